@@ -108,7 +108,10 @@ WARDS: tuple[Ward, ...] = tuple(
 )
 WARD_BY_CODE: dict[int, Ward] = {w.code: w for w in WARDS}
 
+# fmt: off
 CATEGORIES: tuple[VenueCategory, ...] = (
+    # code slug           name_vi                   name_en                venue_share visit_rate
+    #                                                        default_dwell median_dwell opens closes
     VenueCategory(1, "market", "Chợ", "Market", 0.010, 40.0, 60, 35, 5 * 60, 19 * 60),
     VenueCategory(2, "supermarket", "Siêu thị", "Supermarket", 0.008, 25.0, 60, 30, 7 * 60, 22 * 60),
     VenueCategory(3, "restaurant", "Nhà hàng / quán ăn", "Restaurant", 0.140, 2.0, 90, 45, 6 * 60, 22 * 60),
@@ -119,7 +122,8 @@ CATEGORIES: tuple[VenueCategory, ...] = (
     VenueCategory(8, "school", "Trường học", "School", 0.012, 12.0, 300, 270, 6 * 60 + 30, 17 * 60 + 30),
     VenueCategory(9, "hospital", "Bệnh viện / phòng khám", "Hospital / clinic", 0.020, 6.0, 120, 60, 0, 24 * 60),
     VenueCategory(10, "worship", "Chùa / nhà thờ", "Pagoda / church", 0.015, 3.0, 120, 60, 4 * 60 + 30, 21 * 60),
-    VenueCategory(11, "factory", "Nhà máy / xí nghiệp", "Factory", 0.030, 30.0, 600, 480, 0, 24 * 60),
+    # Biên Hòa's industrial parks: few venues, each with thousands of workers scanning daily
+    VenueCategory(11, "factory", "Nhà máy / xí nghiệp", "Factory", 0.030, 15.0, 600, 480, 0, 24 * 60),
     VenueCategory(12, "pharmacy", "Nhà thuốc", "Pharmacy", 0.060, 1.2, 20, 8, 6 * 60 + 30, 22 * 60),
     VenueCategory(13, "salon", "Tiệm tóc / làm đẹp", "Hair / beauty salon", 0.060, 0.8, 90, 40, 7 * 60, 21 * 60),
     VenueCategory(14, "gym", "Phòng tập", "Gym", 0.010, 4.0, 120, 75, 5 * 60, 22 * 60),
@@ -128,6 +132,7 @@ CATEGORIES: tuple[VenueCategory, ...] = (
     VenueCategory(17, "bank", "Ngân hàng", "Bank", 0.010, 4.0, 45, 20, 7 * 60 + 30, 16 * 60 + 30),
     VenueCategory(18, "transport", "Bến xe / nhà ga", "Bus / train station", 0.040, 3.0, 60, 25, 4 * 60, 22 * 60),
 )
+# fmt: on
 CATEGORY_BY_CODE: dict[int, VenueCategory] = {c.code: c for c in CATEGORIES}
 CATEGORY_BY_SLUG: dict[str, VenueCategory] = {c.slug: c for c in CATEGORIES}
 

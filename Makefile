@@ -1,0 +1,59 @@
+# qrtrace — every set-up step lives here, so a fresh machine needs only python3, pip and make.
+#   make demo   bootstrap (first time) and run the end-to-end demo on the embedded default
+#   make test   bootstrap (first time) and run lint, type checks and the test suite
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+STAMP := $(VENV)/.synced-stamp
+RUN := $(UV) run --frozen --no-sync
+
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help setup demo test lint typecheck pytest bench clean distclean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+# uv is installed into a private folder with pip --target: that works without python3-venv
+# and on Debian's "externally managed" system Python alike.
+$(UV):
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(TOOLS) "uv==$(UV_VERSION)"
+
+$(STAMP): $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --all-groups
+	@touch $@
+
+setup: $(STAMP) ## create .venv with the locked dependencies
+
+demo: $(STAMP) ## run the end-to-end demo (synthetic city, embedded default)
+	$(RUN) qrtrace demo
+
+lint: $(STAMP) ## ruff lint + format check
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+typecheck: $(STAMP) ## mypy, strict on our packages
+	$(RUN) mypy
+
+pytest: $(STAMP) ## the test suite only
+	$(RUN) pytest -q
+
+test: lint typecheck pytest ## lint, type checks and tests (what CI runs)
+
+bench: $(STAMP) ## benchmarks with their baselines
+	$(RUN) pytest bench -q --benchmark-enable
+
+clean: ## remove caches and outputs (keeps .venv)
+	rm -rf .numba_cache .mypy_cache .ruff_cache .pytest_cache .benchmarks qrtrace-data
+
+distclean: clean ## also remove the environment and bootstrap tools
+	rm -rf $(VENV) $(TOOLS)

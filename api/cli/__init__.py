@@ -1,0 +1,1 @@
+"""The `qrtrace` command line: thin commands that load settings, build and run."""

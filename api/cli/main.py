@@ -1,0 +1,45 @@
+"""Entry point of the `qrtrace` command: registers the subcommands, nothing else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.cli import city, demo, info
+from api.cli.common import CliState
+
+app = typer.Typer(
+    name="qrtrace",
+    help="qrtrace: QR check-in ingestion and contact tracing for a city.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode="rich",
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="TOML settings file (default: $QRTRACE_CONFIG, else ./qrtrace.toml if present).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """qrtrace: QR check-in ingestion and contact tracing for a city."""
+    ctx.obj = CliState(config_file=config)
+
+
+app.command("version")(info.version)
+app.command("settings")(info.show_settings)
+app.command("city")(city.city)
+app.command("demo")(demo.demo)
+
+if __name__ == "__main__":  # pragma: no cover - `python -m api.cli.main`
+    app()

@@ -1,0 +1,386 @@
+"""The durable hot store: an append-only log of acknowledged scan batches in RocksDB.
+
+DESIGN §5 "LSM in miniature": per-scan keys would cap ingest near 150 k scans/s, so each
+group commit appends the accepted scans as one packed value per (local day, venue shard)
+under the fixed-width big-endian key `day u32 | shard u16 | sequence u64`. Range scans follow
+the day, retention can `delete_range` a whole day, and sealing reads one day at a time.
+
+One writer thread owns the database, fed by a bounded queue. It drains whatever requests are
+waiting (up to `max_group_scans`), de-duplicates them, writes ONE synced WriteBatch and only
+then resolves the callers' futures: one fsync covers many acks (group commit), and an ack
+always means "on disk". A failed write poisons the store: the de-duplication index may
+already hold scans that never reached disk, so continuing could turn a retry into a false
+DUPLICATE. Restarting rebuilds everything from the log.
+
+De-duplication (`storage.dedupe`) is an in-memory index rebuilt from the log at open.
+Sealing does not delete batches: it records in the manifest which sequences of a day are
+sealed (`sealed` at open, `mark_sealed` later), which removes them from the in-memory tail
+but keeps them in the log, and so in the index, until `drop_days_before` retires the day
+once retries for it can no longer arrive. That keeps exactly-once across a seal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import struct
+import threading
+from collections import deque
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Final, Self
+
+import numpy as np
+import numpy.typing as npt
+from rocksdict import Options, Rdict, WriteBatch, WriteOptions
+
+from storage.dedupe import ScanIdIndex, Verdict
+from storage.errors import (
+    CorruptBatchError,
+    StoreClosedError,
+    StoreLayoutError,
+    StoreOverloadedError,
+)
+from storage.records import SCAN_DTYPE, ScanArray, empty_scans, local_day, pack, unpack
+
+_KEY: Final = struct.Struct(">IHQ")
+#: Day 0xFFFFFFFF is never a real day, so metadata sorts after every batch.
+_META_PREFIX: Final = b"\xff\xff\xff\xff"
+_LAYOUT_KEY: Final = _META_PREFIX + b"layout"
+_STOP: Final = object()
+
+Verdicts = npt.NDArray[np.uint8]
+
+
+def batch_key(day: int, shard: int, seq: int) -> bytes:
+    """The 14-byte big-endian log key of one packed value."""
+    return _KEY.pack(day, shard, seq)
+
+
+def parse_batch_key(key: bytes) -> tuple[int, int, int]:
+    """(day, shard, sequence) of a log key."""
+    day, shard, seq = _KEY.unpack(key)
+    return int(day), int(shard), int(seq)
+
+
+@dataclass
+class _Request:
+    scans: ScanArray
+    future: Future[Verdicts]
+
+
+@dataclass
+class _Chunk:
+    """Accepted scans of one (day, shard) value in the tail, with the value's sequence."""
+
+    seq: int
+    scans: ScanArray
+
+
+@dataclass(frozen=True)
+class HotStoreStats:
+    """Counters for metrics; `group_scans` holds the scans per fsync of recent commits."""
+
+    commits: int
+    requests: int
+    scans_written: int
+    tail_scans: int
+    index_entries: int
+    group_scans: npt.NDArray[np.int64] = field(repr=False)
+
+
+class HotStore:
+    """Durable, de-duplicating scan log with an in-memory unsealed tail."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        n_shards: int = 16,
+        sealed: Mapping[int, int] | None = None,
+        queue_size: int = 1024,
+        max_group_scans: int = 262_144,
+        sync: bool = True,
+    ) -> None:
+        """Open (or create) the log at `path` and rebuild the index and tail from it.
+
+        `sealed` maps a local day to the highest sequence already sealed into segments (from
+        the manifest): those batches stay out of the tail. `sync=False` is for benchmarks only.
+        """
+        if not 1 <= n_shards <= 0xFFFF:
+            raise ValueError(f"n_shards must be in [1, 65535], got {n_shards}")
+        self.path = Path(path)
+        self.n_shards = n_shards
+        self._max_group_scans = max_group_scans
+        options = Options(raw_mode=True)
+        options.create_if_missing(True)
+        self._db = Rdict(str(self.path), options)
+        self._write_opts = WriteOptions()
+        # `WriteOptions(sync=True)` is a TypeError in rocksdict: sync is an attribute.
+        self._write_opts.sync = sync
+        self._lock = threading.Lock()
+        self._sealed: dict[int, int] = dict(sealed or {})
+        self._tail: dict[int, list[_Chunk]] = {}
+        self._tail_version: dict[int, int] = {}
+        self._index = ScanIdIndex()
+        self._next_seq = 0
+        self._commits = 0
+        self._requests = 0
+        self._scans_written = 0
+        self._group_scans: deque[int] = deque(maxlen=4096)
+        self._failure: BaseException | None = None
+        self._closed = False
+        try:
+            self._check_layout()
+            self._rebuild()
+        except BaseException:
+            self._db.close()
+            raise
+        self._queue: queue.Queue[_Request | object] = queue.Queue(maxsize=queue_size)
+        self._writer = threading.Thread(target=self._run, name=f"hotstore:{path}", daemon=True)
+        self._writer.start()
+
+    # ---------------------------------------------------------------- open
+
+    def _check_layout(self) -> None:
+        stored = self._db.get(_LAYOUT_KEY)
+        if stored is None:
+            layout = json.dumps({"n_shards": self.n_shards, "format": 1}).encode()
+            opts = WriteOptions()
+            opts.sync = True
+            self._db.put(_LAYOUT_KEY, layout, opts)
+            return
+        n = json.loads(stored)["n_shards"]
+        if n != self.n_shards:
+            raise StoreLayoutError(
+                f"hot store {self.path} was created with n_shards={n}, opened with "
+                f"n_shards={self.n_shards}; expected the same shard count"
+            )
+
+    def _iter_batches(self) -> Iterator[tuple[bytes, bytes]]:
+        for key, value in self._db.items():
+            assert isinstance(key, bytes)
+            assert isinstance(value, bytes)
+            if key.startswith(_META_PREFIX):
+                break
+            yield key, value
+
+    def _rebuild(self) -> None:
+        for key, value in self._iter_batches():
+            day, _shard, seq = parse_batch_key(key)
+            scans = unpack(value, where=f"hot store {self.path} key {key.hex()}")
+            verdicts = self._index.add(scans)
+            if verdicts.any():
+                raise CorruptBatchError(
+                    f"hot store {self.path} key {key.hex()}: {int(np.count_nonzero(verdicts))}"
+                    " scans already in the log; expected every logged scan to be unique"
+                )
+            self._next_seq = max(self._next_seq, seq + 1)
+            if seq > self._sealed.get(day, -1):
+                self._tail.setdefault(day, []).append(_Chunk(seq, scans))
+        for day in self._tail:
+            self._tail_version[day] = 1
+
+    # ---------------------------------------------------------------- writing
+
+    def submit(self, scans: ScanArray, timeout: float | None = None) -> Future[Verdicts]:
+        """Queue a batch; the future resolves to one `Verdict` (u8) per scan once durable.
+
+        Blocks while the queue is full (back-pressure); past `timeout` seconds raises
+        `StoreOverloadedError`.
+        """
+        if scans.dtype != SCAN_DTYPE:
+            raise ValueError(f"expected dtype {SCAN_DTYPE}, got {scans.dtype}")
+        self._raise_if_unusable()
+        future: Future[Verdicts] = Future()
+        try:
+            self._queue.put(_Request(np.array(scans, copy=True), future), timeout=timeout)
+        except queue.Full:
+            raise StoreOverloadedError(
+                f"hot store {self.path}: write queue full for {timeout} s; expected the "
+                "writer to keep up (retry later)"
+            ) from None
+        return future
+
+    async def submit_async(self, scans: ScanArray) -> Verdicts:
+        """`submit` for asyncio callers (the queue put runs off the event loop)."""
+        future = await asyncio.to_thread(self.submit, scans)
+        return await asyncio.wrap_future(future)
+
+    def _raise_if_unusable(self) -> None:
+        if self._failure is not None:
+            raise StoreClosedError(
+                f"hot store {self.path} failed ({self._failure!r}); expected a restart"
+            )
+        if self._closed:
+            raise StoreClosedError(f"hot store {self.path} is closed; expected an open store")
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is _STOP:
+                break
+            assert isinstance(first, _Request)
+            group = [first]
+            n = len(first.scans)
+            while n < self._max_group_scans:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stopping = True
+                    break
+                assert isinstance(item, _Request)
+                group.append(item)
+                n += len(item.scans)
+            try:
+                results = self._commit(group)
+            except BaseException as exc:
+                self._failure = exc
+                self._fail_pending(group, exc)
+                return
+            for request, verdicts in zip(group, results, strict=True):
+                request.future.set_result(verdicts)
+
+    def _fail_pending(self, group: list[_Request], exc: BaseException) -> None:
+        for request in group:
+            request.future.set_exception(exc)
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, _Request):
+                item.future.set_exception(
+                    StoreClosedError(f"hot store {self.path} failed before this batch: {exc!r}")
+                )
+
+    def _commit(self, group: list[_Request]) -> list[Verdicts]:
+        results = [self._index.add(r.scans) for r in group]
+        accepted = [r.scans[v == Verdict.ACCEPTED] for r, v in zip(group, results, strict=True)]
+        scans = np.concatenate(accepted) if accepted else empty_scans()
+        chunks: list[tuple[int, _Chunk]] = []
+        if len(scans):
+            days = local_day(scans["t"])
+            shards = (scans["venue"] % self.n_shards).astype(np.uint32)
+            order = np.lexsort((shards, days))
+            days, shards, scans = days[order], shards[order], scans[order]
+            cut = np.flatnonzero((np.diff(days) != 0) | (np.diff(shards) != 0)) + 1
+            batch = WriteBatch(raw_mode=True)
+            for lo, hi in zip(np.r_[0, cut], np.r_[cut, len(scans)], strict=True):
+                day, shard, seq = int(days[lo]), int(shards[lo]), self._next_seq
+                self._next_seq += 1
+                part = scans[lo:hi]
+                batch.put(batch_key(day, shard, seq), pack(part))
+                chunks.append((day, _Chunk(seq, part)))
+            self._db.write(batch, self._write_opts)
+        with self._lock:
+            for day, chunk in chunks:
+                if chunk.seq > self._sealed.get(day, -1):
+                    self._tail.setdefault(day, []).append(chunk)
+                    self._tail_version[day] = self._tail_version.get(day, 0) + 1
+            self._commits += 1
+            self._requests += len(group)
+            self._scans_written += len(scans)
+            self._group_scans.append(len(scans))
+        return results
+
+    # ---------------------------------------------------------------- reading
+
+    def tail_days(self) -> list[int]:
+        """Local days with unsealed scans, ascending."""
+        with self._lock:
+            return sorted(d for d, chunks in self._tail.items() if chunks)
+
+    def tail_version(self, day: int) -> int:
+        """Changes whenever the day's tail changes (a cache key for derived visits)."""
+        with self._lock:
+            return self._tail_version.get(day, 0)
+
+    def tail_scans(self, day: int) -> tuple[ScanArray, int, int]:
+        """(unsealed scans of `day` in log order, their highest sequence or -1, version)."""
+        with self._lock:
+            chunks = list(self._tail.get(day, ()))
+            version = self._tail_version.get(day, 0)
+        if not chunks:
+            return empty_scans(), -1, version
+        return (
+            np.concatenate([c.scans for c in chunks]),
+            max(c.seq for c in chunks),
+            version,
+        )
+
+    def sealed_through(self) -> dict[int, int]:
+        """Copy of day -> highest sealed sequence, as this store knows it."""
+        with self._lock:
+            return dict(self._sealed)
+
+    def mark_sealed(self, day: int, seq_hi: int) -> None:
+        """Drop `day`'s batches up to `seq_hi` from the tail; call after the manifest is durable."""
+        with self._lock:
+            self._sealed[day] = max(seq_hi, self._sealed.get(day, -1))
+            chunks = self._tail.get(day, [])
+            self._tail[day] = [c for c in chunks if c.seq > self._sealed[day]]
+            self._tail_version[day] = self._tail_version.get(day, 0) + 1
+
+    def drop_days_before(self, day: int) -> None:
+        """Delete the log of every day < `day` (all sealed) and forget their scan ids.
+
+        Called when retries for those days can no longer be accepted; the index is rebuilt
+        from what remains so it shrinks too.
+        """
+        with self._lock:
+            unsealed = [d for d, chunks in self._tail.items() if d < day and chunks]
+        if unsealed:
+            raise ValueError(f"days {unsealed} still have unsealed scans; expected them sealed")
+        self._db.delete_range(batch_key(0, 0, 0), batch_key(day, 0, 0))
+        self._db.flush_wal(True)
+        self._db.compact_range(batch_key(0, 0, 0), batch_key(day, 0, 0))
+        index = ScanIdIndex(len(self._index))
+        for _key, value in self._iter_batches():
+            index.add(unpack(value))
+        with self._lock:
+            self._index = index
+            for d in [d for d in self._tail if d < day]:
+                del self._tail[d]
+
+    def stats(self) -> HotStoreStats:
+        """A consistent snapshot of the counters."""
+        with self._lock:
+            return HotStoreStats(
+                commits=self._commits,
+                requests=self._requests,
+                scans_written=self._scans_written,
+                tail_scans=sum(len(c.scans) for cs in self._tail.values() for c in cs),
+                index_entries=len(self._index),
+                group_scans=np.array(self._group_scans, dtype=np.int64),
+            )
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def close(self) -> None:
+        """Finish every queued batch, stop the writer and close the database."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._writer.is_alive():
+            self._queue.put(_STOP)
+            self._writer.join()
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,137 @@
+"""Settings as data: every knob has a default, a help text and a `QRTRACE_*` env override.
+
+The class lives in the bottom layer so that every tier's builder (`create_server(settings)`,
+`HotStore.open(settings)`, ...) can take the one validated object; nothing reads the
+environment at import time. Precedence, highest first: explicit overrides (CLI flags),
+environment variables, the TOML file, defaults. The README settings table is checked against
+`Settings.model_fields` by a test, so a new knob cannot ship undocumented.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from storage.errors import ConfigError
+
+ENV_PREFIX = "QRTRACE_"
+CONFIG_ENV_VAR = "QRTRACE_CONFIG"
+DEFAULT_CONFIG_FILE = Path("qrtrace.toml")
+
+# The TOML values for the settings being built; a ContextVar rather than a class attribute so
+# two loads with different files (tests, several servers in one process) never see each other's.
+_file_values: ContextVar[dict[str, Any] | None] = ContextVar("qrtrace_file_values", default=None)
+
+
+class Settings(BaseSettings):
+    """Validated runtime configuration of one qrtrace node."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        extra="forbid",
+        validate_default=True,
+        frozen=True,
+    )
+
+    data_dir: Path = Field(
+        default=Path("qrtrace-data"),
+        description="Root directory for hot stores, sealed segments, manifests and demo output.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO",
+        description="Minimum level written to the log.",
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="`json`: one JSON object per line (for collectors); `text`: for humans.",
+    )
+    retention_days: int = Field(
+        default=21,
+        ge=1,
+        le=366,
+        description="Days of scans kept; older days are purged from every store.",
+    )
+    demo_scans: int = Field(
+        default=200_000,
+        ge=1_000,
+        le=50_000_000,
+        description="Check-in scans in the synthetic day that `qrtrace demo` generates.",
+    )
+    demo_seed: int = Field(
+        default=2021,
+        ge=0,
+        description="Seed of the demo's synthetic city, so every demo run is reproducible.",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        file_source = InitSettingsSource(settings_cls, init_kwargs=_file_values.get() or {})
+        return (init_settings, env_settings, file_source)
+
+
+def resolve_config_file(config_file: Path | None) -> Path | None:
+    """The TOML file to read: the explicit one, else `$QRTRACE_CONFIG`, else ./qrtrace.toml."""
+    if config_file is not None:
+        return config_file
+    from_env = os.environ.get(CONFIG_ENV_VAR)
+    if from_env:
+        return Path(from_env)
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            values = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    # Accept both a flat file and one with a [qrtrace] table.
+    section = values.get("qrtrace", values)
+    if not isinstance(section, dict):
+        raise ConfigError(f"config file {path}: [qrtrace] must be a table")
+    return section
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build and validate the settings; every problem names the setting and its source."""
+    path = resolve_config_file(config_file)
+    file_values = _read_toml(path) if path is not None else {}
+    token = _file_values.set(file_values)
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        source = f" (config file {path})" if path is not None else ""
+        raise ConfigError(
+            f"invalid settings{source}: {problems}. "
+            f"Environment variables use the prefix {ENV_PREFIX} (e.g. {ENV_PREFIX}DATA_DIR)."
+        ) from None
+    finally:
+        _file_values.reset(token)
+
+
+def env_var_name(field_name: str) -> str:
+    """The environment variable that overrides a setting."""
+    return f"{ENV_PREFIX}{field_name.upper()}"
