@@ -48,7 +48,7 @@ def city(
     """Generate a deterministic synthetic city calibrated to Bien Hoa 2021-22 (Parquet)."""
     settings = settings_for(ctx, data_dir=data_dir)
     if describe is not None:
-        console.print(render_description(describe_city(describe)), highlight=False)
+        console.print(render_description(describe_city(describe)), highlight=False, soft_wrap=True)
         return
     config = CityConfig(
         scans=scans,
