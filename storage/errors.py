@@ -41,3 +41,24 @@ class CorruptSegmentError(StorageError):
 
 class ManifestError(StorageError):
     """The segment manifest is unreadable or inconsistent."""
+
+
+class InvalidInputError(QrtraceError):
+    """A value from outside (a scan, a file row, a request) is invalid; names field and reason."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class InvalidIdentifierError(InvalidInputError):
+    """A person reference cannot be normalised into an identifier."""
+
+
+class UnknownVenueError(InvalidInputError):
+    """A venue id is not registered (or was closed) where a registered one is required."""
+
+
+class RegistryError(StorageError):
+    """The venue registry or person directory is unreadable or was asked something inconsistent."""

@@ -1,0 +1,190 @@
+"""The person directory: the only place a pseudonym meets a phone number, name and home ward.
+
+Scans, segments and kernels know people only by `person_id` (storage.pseudonym). Officers need
+to call an F1 and route them to the ward where they live, so this directory keeps, per
+pseudonym, the raw reference, contact phone, name and home ward. Access control and audit
+are the API tier's job; this module only stores. Retention calls `forget` for people with no
+remaining scans and `compact` so the bytes leave the disk, not just the index.
+
+Tracing asks for the home wards of thousands of contacts at once, so the (id -> ward) pairs
+also live in memory as sorted numpy arrays: one `searchsorted` per query, no row reads.
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+from rocksdict import Options, Rdict, WriteBatch, WriteOptions
+
+from storage.domain import WARD_BY_CODE
+from storage.errors import InvalidInputError
+
+_PREFIX = b"p"
+_KEY = struct.Struct(">Q")
+
+
+def _key(person_id: int) -> bytes:
+    return _PREFIX + _KEY.pack(person_id)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRecord:
+    """What an authorised officer may see about one person."""
+
+    person_id: int
+    reference: str
+    home_ward: int
+    phone: str | None
+    name: str | None
+    updated_at: int
+
+
+class PersonDirectory:
+    """Durable pseudonym -> person rows, with an in-memory home-ward index."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        options = Options(raw_mode=True)
+        options.create_if_missing(True)
+        self._db = Rdict(str(self.path), options)
+        self._sync = WriteOptions()
+        self._sync.sync = True
+        self._lock = threading.Lock()
+        ids: list[int] = []
+        wards: list[int] = []
+        for key, value in self._db.items():
+            if isinstance(key, bytes) and isinstance(value, bytes) and key[:1] == _PREFIX:
+                ids.append(_KEY.unpack(key[1:])[0])
+                wards.append(orjson.loads(value)["home_ward"])
+        self._ids = np.array(ids, dtype=np.uint64)  # keys iterate in order: already sorted
+        self._wards = np.array(wards, dtype=np.uint8)
+
+    # ------------------------------------------------------------ writes
+
+    def upsert_many(
+        self,
+        person_ids: npt.NDArray[np.uint64],
+        references: Sequence[str],
+        home_wards: npt.NDArray[np.integer],
+        phones: Sequence[str | None] | None = None,
+        names: Sequence[str | None] | None = None,
+    ) -> int:
+        """Insert or replace people in one synced write; returns how many were written."""
+        ids = np.asarray(person_ids, dtype=np.uint64)
+        wards = np.asarray(home_wards, dtype=np.int64)
+        n = len(ids)
+        if len(references) != n or len(wards) != n:
+            raise InvalidInputError("person_ids", "references and home_wards must be as long")
+        if phones is not None and len(phones) != n:
+            raise InvalidInputError("phones", f"{len(phones)} values for {n} people")
+        if names is not None and len(names) != n:
+            raise InvalidInputError("names", f"{len(names)} values for {n} people")
+        bad = ~np.isin(wards, [0, *WARD_BY_CODE])
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            raise InvalidInputError(f"home_wards[{first}]", f"unknown ward code {wards[first]}")
+        now = int(time.time())
+        batch = WriteBatch(raw_mode=True)
+        for i in range(n):
+            record = {
+                "reference": references[i],
+                "home_ward": int(wards[i]),
+                "phone": phones[i] if phones is not None else None,
+                "name": names[i] if names is not None else None,
+                "updated_at": now,
+            }
+            batch.put(_key(int(ids[i])), orjson.dumps(record))
+        with self._lock:
+            self._db.write(batch, self._sync)
+            self._merge(ids, wards.astype(np.uint8))
+        return n
+
+    def _merge(self, ids: npt.NDArray[np.uint64], wards: npt.NDArray[np.uint8]) -> None:
+        # Last write wins: new rows first, then a stable unique keeps the first occurrence.
+        all_ids = np.concatenate([ids[::-1], self._ids])
+        all_wards = np.concatenate([wards[::-1], self._wards])
+        unique_ids, first = np.unique(all_ids, return_index=True)
+        self._ids, self._wards = unique_ids, all_wards[first]
+
+    def forget(self, person_ids: npt.NDArray[np.uint64]) -> int:
+        """Delete people (retention, erasure requests); returns how many existed."""
+        ids = np.unique(np.asarray(person_ids, dtype=np.uint64))
+        with self._lock:
+            present = ids[np.isin(ids, self._ids)]
+            batch = WriteBatch(raw_mode=True)
+            for pid in present.tolist():
+                batch.delete(_key(pid))
+            self._db.write(batch, self._sync)
+            keep = ~np.isin(self._ids, present)
+            self._ids, self._wards = self._ids[keep], self._wards[keep]
+        return len(present)
+
+    def compact(self) -> None:
+        """Flush and compact so deleted rows are physically gone from SST files and the WAL."""
+        with self._lock:
+            self._db.flush(True)
+            self._db.flush_wal(True)
+            self._db.compact_range(None, None)
+
+    # ------------------------------------------------------------ reads
+
+    def home_wards(self, person_ids: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint8]:
+        """Home ward per pseudonym, 0 where the person is not in the directory."""
+        ids = np.asarray(person_ids, dtype=np.uint64)
+        with self._lock:
+            known_ids, known_wards = self._ids, self._wards
+        if len(known_ids) == 0:
+            return np.zeros(len(ids), dtype=np.uint8)
+        pos = np.minimum(np.searchsorted(known_ids, ids), len(known_ids) - 1)
+        return np.where(known_ids[pos] == ids, known_wards[pos], 0).astype(np.uint8)
+
+    def lookup(self, person_id: int) -> PersonRecord | None:
+        """One person's row, or None."""
+        raw = self._db.get(_key(person_id))
+        if raw is None:
+            return None
+        row = orjson.loads(raw)
+        return PersonRecord(
+            person_id=person_id,
+            reference=row["reference"],
+            home_ward=row["home_ward"],
+            phone=row["phone"],
+            name=row["name"],
+            updated_at=row["updated_at"],
+        )
+
+    def person_ids(self) -> npt.NDArray[np.uint64]:
+        """Every pseudonym in the directory, sorted."""
+        with self._lock:
+            return self._ids.copy()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._ids)
+
+    # ------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
