@@ -18,7 +18,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup demo test lint typecheck pytest bench clean distclean
+.PHONY: help setup demo test lint typecheck pytest bench clean distclean protos protos-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -47,7 +47,13 @@ typecheck: $(STAMP) ## mypy, strict on our packages
 pytest: $(STAMP) ## the test suite only
 	$(RUN) pytest -q
 
-test: lint typecheck pytest ## lint, type checks and tests (what CI runs)
+protos: $(STAMP) ## regenerate api/protos/**/*_pb2*.py from the .proto files
+	scripts/gen_protos.sh
+
+protos-check: $(STAMP) ## fail when the committed generated code differs from a fresh run
+	scripts/gen_protos.sh --check
+
+test: protos-check lint typecheck pytest ## lint, type checks and tests (what CI runs)
 
 bench: $(STAMP) ## benchmarks with their baselines
 	$(RUN) pytest bench -q --benchmark-enable
