@@ -1,6 +1,8 @@
 """One data directory: hot log, segments and manifest opened together, recovery included.
 
-Layout: `hot/` (RocksDB), `segments/day=D/gGGGG-sSSSSS.arrow`, `manifest.json`. Opening
+Layout: `hot/` (RocksDB), `segments/day=D/gGGGG-sSSSSS.arrow`, `manifest.json`, and beside
+them the stores other tiers open by path: `venues/` (VenueRegistry), `people/`
+(PersonDirectory), `pseudonym.key` (storage.pseudonym). Opening
 loads the manifest first, deletes segment files it does not name (a seal interrupted before
 its manifest commit), then opens the hot store with the manifest's sealed sequences so the
 tail holds exactly the scans no segment has.
@@ -15,11 +17,15 @@ from typing import Self
 import numpy as np
 import numpy.typing as npt
 
+from storage.directory import PersonDirectory
 from storage.hotstore import HotStore
 from storage.manifest import Manifest
 from storage.reader import StorageReader
-from storage.sealing import Sealer, remove_orphans
-from storage.segments import Compression
+from storage.records import day_bounds
+from storage.retention import PurgeReport, purge_before
+from storage.sealing import Sealer, SealResult, due_days, remove_orphans
+from storage.segments import DEFAULT_COMPRESSION, Compression
+from storage.totals import ScanTotals
 from storage.visits import DEFAULT_DWELL_S
 
 
@@ -32,12 +38,15 @@ class DataDir:
         *,
         n_shards: int = 16,
         dwell_s: npt.NDArray[np.int64] = DEFAULT_DWELL_S,
-        compression: Compression = None,
+        compression: Compression = DEFAULT_COMPRESSION,
         queue_size: int = 1024,
         sync: bool = True,
     ) -> None:
         self.root = Path(root)
         self.segment_dir = self.root / "segments"
+        self.venues_path = self.root / "venues"
+        self.people_path = self.root / "people"
+        self.pseudonym_key_path = self.root / "pseudonym.key"
         self.segment_dir.mkdir(parents=True, exist_ok=True)
         self.manifest = Manifest(self.root / "manifest.json", n_shards)
         self.orphans_removed = remove_orphans(self.segment_dir, self.manifest)
@@ -52,6 +61,35 @@ class DataDir:
             self.hot, self.manifest, self.segment_dir, dwell_s=dwell_s, compression=compression
         )
         self.reader = StorageReader(self.hot, self.manifest, self.segment_dir, dwell_s=dwell_s)
+
+    @property
+    def totals(self) -> ScanTotals:
+        """Accepted-scan counters per day × venue × category (storage.totals)."""
+        return self.hot.totals
+
+    def seal_due(self, now: int, grace_s: int) -> list[SealResult]:
+        """Seal every day whose local end is at least `grace_s` before `now`."""
+        results = []
+        for day in due_days(self.hot, now, grace_s):
+            result = self.sealer.seal_day(day)
+            if result is not None:
+                results.append(result)
+        return results
+
+    def seal_all(self) -> list[SealResult]:
+        """Seal every day with unsealed scans now, today included (import, shutdown)."""
+        return self.seal_due(max((day_bounds(d)[1] for d in self.hot.tail_days()), default=0), 0)
+
+    def purge_before(self, day: int, directory: PersonDirectory | None = None) -> PurgeReport:
+        """Retention: remove every day < `day` from every store (storage.retention)."""
+        return purge_before(
+            day,
+            hot=self.hot,
+            manifest=self.manifest,
+            segment_dir=self.segment_dir,
+            directory=directory,
+            forget_segment=self.reader.forget,
+        )
 
     def close(self) -> None:
         """Drain and close the hot store (segments need no closing)."""

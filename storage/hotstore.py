@@ -36,7 +36,14 @@ from typing import Final, Self
 
 import numpy as np
 import numpy.typing as npt
-from rocksdict import Options, Rdict, WriteBatch, WriteOptions
+from rocksdict import (
+    BottommostLevelCompaction,
+    CompactOptions,
+    Options,
+    Rdict,
+    WriteBatch,
+    WriteOptions,
+)
 
 from storage.dedupe import ScanIdIndex, Verdict
 from storage.errors import (
@@ -45,7 +52,15 @@ from storage.errors import (
     StoreLayoutError,
     StoreOverloadedError,
 )
-from storage.records import SCAN_DTYPE, ScanArray, empty_scans, local_day, pack, unpack
+from storage.records import (
+    SCAN_DTYPE,
+    ScanArray,
+    empty_scans,
+    local_day,
+    pack,
+    unpack,
+)
+from storage.totals import ScanTotals
 
 _KEY: Final = struct.Struct(">IHQ")
 #: Day 0xFFFFFFFF is never a real day, so metadata sorts after every batch.
@@ -93,6 +108,15 @@ class HotStoreStats:
     group_scans: npt.NDArray[np.int64] = field(repr=False)
 
 
+@dataclass(frozen=True)
+class DroppedDays:
+    """What `drop_days_before` removed: scans, their local days and distinct persons."""
+
+    scans: int
+    days: tuple[int, ...]
+    persons: npt.NDArray[np.uint64] = field(repr=False)
+
+
 class HotStore:
     """Durable, de-duplicating scan log with an in-memory unsealed tail."""
 
@@ -127,6 +151,13 @@ class HotStore:
         self._tail: dict[int, list[_Chunk]] = {}
         self._tail_version: dict[int, int] = {}
         self._index = ScanIdIndex()
+        #: held by the writer for a whole commit (index, write, bookkeeping) and by
+        #: `drop_days_before` to swap in a rebuilt index: the index has one owner at a time
+        self._commit_lock = threading.Lock()
+        #: while an index rebuild runs: scans committed meanwhile, replayed into the new index
+        self._catchup: list[ScanArray] | None = None
+        #: accepted-scan counters (storage.totals), derived from the log: exact by construction
+        self.totals = ScanTotals()
         self._next_seq = 0
         self._commits = 0
         self._requests = 0
@@ -161,11 +192,13 @@ class HotStore:
                 f"n_shards={self.n_shards}; expected the same shard count"
             )
 
-    def _iter_batches(self) -> Iterator[tuple[bytes, bytes]]:
-        for key, value in self._db.items():
+    def _iter_batches(
+        self, from_key: bytes | None = None, hi_key: bytes = _META_PREFIX
+    ) -> Iterator[tuple[bytes, bytes]]:
+        for key, value in self._db.items(from_key=from_key):
             assert isinstance(key, bytes)
             assert isinstance(value, bytes)
-            if key.startswith(_META_PREFIX):
+            if key >= hi_key:
                 break
             yield key, value
 
@@ -179,6 +212,7 @@ class HotStore:
                     f"hot store {self.path} key {key.hex()}: {int(np.count_nonzero(verdicts))}"
                     " scans already in the log; expected every logged scan to be unique"
                 )
+            self.totals.add(scans)
             self._next_seq = max(self._next_seq, seq + 1)
             if seq > self._sealed.get(day, -1):
                 self._tail.setdefault(day, []).append(_Chunk(seq, scans))
@@ -262,6 +296,10 @@ class HotStore:
                 )
 
     def _commit(self, group: list[_Request]) -> list[Verdicts]:
+        with self._commit_lock:
+            return self._commit_locked(group)
+
+    def _commit_locked(self, group: list[_Request]) -> list[Verdicts]:
         results = [self._index.add(r.scans) for r in group]
         accepted = [r.scans[v == Verdict.ACCEPTED] for r, v in zip(group, results, strict=True)]
         scans = np.concatenate(accepted) if accepted else empty_scans()
@@ -280,6 +318,9 @@ class HotStore:
                 batch.put(batch_key(day, shard, seq), pack(part))
                 chunks.append((day, _Chunk(seq, part)))
             self._db.write(batch, self._write_opts)
+            self.totals.add(scans)
+            if self._catchup is not None:
+                self._catchup.append(scans)
         with self._lock:
             for day, chunk in chunks:
                 if chunk.seq > self._sealed.get(day, -1):
@@ -329,26 +370,64 @@ class HotStore:
             self._tail[day] = [c for c in chunks if c.seq > self._sealed[day]]
             self._tail_version[day] = self._tail_version.get(day, 0) + 1
 
-    def drop_days_before(self, day: int) -> None:
-        """Delete the log of every day < `day` (all sealed) and forget their scan ids.
+    def drop_days_before(self, day: int, *, include_unsealed: bool = False) -> DroppedDays:
+        """Delete the log of every day < `day`, forget their scan ids and totals.
 
-        Called when retries for those days can no longer be accepted; the index is rebuilt
-        from what remains so it shrinks too.
+        Called by retention (`include_unsealed=True`: expired data goes whether sealed or
+        not) or when retries for those days can no longer arrive (then they must be sealed).
+        The bytes leave the disk, not just the index: range delete, memtable flush (so the
+        WAL files that held the values become obsolete and are deleted), then a forced
+        bottommost compaction of the range.
+
+        The writer keeps committing meanwhile. The new index is built from the remaining log
+        while scans committed during the build are recorded (`_catchup`) and replayed into it
+        before the swap, both under the commit lock: a scan acked during the rebuild is never
+        missing from the new index (which would turn its retry into a second ACCEPTED).
         """
         with self._lock:
             unsealed = [d for d, chunks in self._tail.items() if d < day and chunks]
-        if unsealed:
+        if unsealed and not include_unsealed:
             raise ValueError(f"days {unsealed} still have unsealed scans; expected them sealed")
-        self._db.delete_range(batch_key(0, 0, 0), batch_key(day, 0, 0))
-        self._db.flush_wal(True)
-        self._db.compact_range(batch_key(0, 0, 0), batch_key(day, 0, 0))
-        index = ScanIdIndex(len(self._index))
-        for _key, value in self._iter_batches():
-            index.add(unpack(value))
+        lo, hi = batch_key(0, 0, 0), batch_key(day, 0, 0)
+        with self._commit_lock:
+            self._catchup = []
+        try:
+            dropped = 0
+            persons: list[npt.NDArray[np.uint64]] = []
+            days: set[int] = set()
+            for key, value in self._iter_batches(hi_key=hi):
+                days.add(parse_batch_key(key)[0])
+                scans = unpack(value)
+                dropped += len(scans)
+                persons.append(np.unique(scans["person"]))
+            self._db.delete_range(lo, hi)
+            self._db.flush(True)
+            self._db.flush_wal(True)
+            compact = CompactOptions()
+            compact.set_bottommost_level_compaction(BottommostLevelCompaction.force())
+            self._db.compact_range(lo, hi, compact)
+            index = ScanIdIndex(len(self._index))
+            for _key, value in self._iter_batches(from_key=hi):
+                index.add(unpack(value))
+            with self._commit_lock:
+                for scans in self._catchup:
+                    index.add(scans)
+                self._index = index
+        finally:
+            with self._commit_lock:
+                self._catchup = None
+        self.totals.drop_days_before(day)
         with self._lock:
-            self._index = index
             for d in [d for d in self._tail if d < day]:
                 del self._tail[d]
+                self._tail_version[d] = self._tail_version.get(d, 0) + 1
+            for d in [d for d in self._sealed if d < day]:
+                del self._sealed[d]
+        return DroppedDays(
+            dropped,
+            tuple(sorted(days)),
+            np.unique(np.concatenate(persons)) if persons else np.empty(0, np.uint64),
+        )
 
     def stats(self) -> HotStoreStats:
         """A consistent snapshot of the counters."""

@@ -85,12 +85,30 @@ class Manifest:
         with self.lock:
             entries = [*self.entries, *new_entries]
             sealed = {**self.sealed, day: max(seq_hi, self.sealed.get(day, -1))}
-            doc = {
-                "format": FORMAT,
-                "n_shards": self.n_shards,
-                "sealed": {str(d): s for d, s in sorted(sealed.items())},
-                "segments": [asdict(e) for e in entries],
-            }
-            write_durably(self.path, json.dumps(doc, indent=1).encode())
-            self.entries = entries
-            self.sealed = sealed
+            self._write(entries, sealed)
+
+    def drop_days_before(self, day: int) -> list[SegmentEntry]:
+        """Forget every day < `day` (retention), durably; return the entries removed.
+
+        The files are deleted by the caller after this returns: a crash in between leaves
+        files no entry names, which the next open removes as orphans.
+        """
+        with self.lock:
+            gone = [e for e in self.entries if e.day < day]
+            if not gone and all(d >= day for d in self.sealed):
+                return []
+            entries = [e for e in self.entries if e.day >= day]
+            sealed = {d: s for d, s in self.sealed.items() if d >= day}
+            self._write(entries, sealed)
+            return gone
+
+    def _write(self, entries: list[SegmentEntry], sealed: dict[int, int]) -> None:
+        doc = {
+            "format": FORMAT,
+            "n_shards": self.n_shards,
+            "sealed": {str(d): s for d, s in sorted(sealed.items())},
+            "segments": [asdict(e) for e in entries],
+        }
+        write_durably(self.path, json.dumps(doc, indent=1).encode())
+        self.entries = entries
+        self.sealed = sealed

@@ -32,7 +32,7 @@ from storage.fsutil import remove_temp_files
 from storage.hotstore import HotStore
 from storage.manifest import Manifest, SegmentEntry
 from storage.records import day_bounds
-from storage.segments import Compression, write_segment
+from storage.segments import DEFAULT_COMPRESSION, Compression, write_segment
 from storage.visits import DEFAULT_DWELL_S, build_visits
 
 
@@ -80,7 +80,7 @@ class Sealer:
         segment_dir: Path,
         *,
         dwell_s: npt.NDArray[np.int64] = DEFAULT_DWELL_S,
-        compression: Compression = None,
+        compression: Compression = DEFAULT_COMPRESSION,
     ) -> None:
         if manifest.n_shards != hot.n_shards:
             raise ValueError(

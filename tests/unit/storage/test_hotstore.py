@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -164,3 +165,34 @@ def test_pitfall_column_family_handle_keeps_db_locked_after_close(tmp_path: Path
     del cf
     gc.collect()
     Rdict(path, Options(raw_mode=True), column_families={"x": Options(raw_mode=True)}).close()
+
+
+def test_drop_days_before_keeps_scans_acked_during_the_index_rebuild(tmp_path: Path) -> None:
+    """A scan committed while the index is rebuilt must still be a DUPLICATE on retry."""
+    with HotStore(tmp_path / "hot", n_shards=4) as hot:
+        for seed in range(20):  # a log big enough that the rebuild takes a while
+            hot.submit(random_scans(5_000, seed=100 + seed)).result()
+        hot.submit(random_scans(500, seed=1, day=DAY - 3)).result()
+        acked: list[np.ndarray] = []
+        stop = threading.Event()
+
+        def writer() -> None:
+            seed = 1_000
+            while not stop.is_set():
+                batch = random_scans(200, seed=seed)
+                assert (hot.submit(batch).result() == Verdict.ACCEPTED).all()
+                acked.append(batch)
+                seed += 1
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        try:
+            dropped = hot.drop_days_before(DAY - 1, include_unsealed=True)
+        finally:
+            stop.set()
+            thread.join()
+        assert dropped.scans == 500
+        assert len(acked) > 0
+        for batch in acked:
+            assert (hot.submit(batch).result() == Verdict.DUPLICATE).all()
+        assert hot.stats().index_entries == 100_000 + 200 * len(acked)
