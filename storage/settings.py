@@ -62,6 +62,26 @@ class Settings(BaseSettings):
         le=366,
         description="Days of scans kept; older days are purged from every store.",
     )
+    seal_grace_minutes: int = Field(
+        default=60,
+        ge=0,
+        le=7 * 24 * 60,
+        description="Minutes after a local day ends before it is sealed (late uploads).",
+    )
+    seal_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often the maintenance scheduler looks for days due for sealing.",
+    )
+    purge_interval_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How often the maintenance scheduler purges days past retention.",
+    )
+    segment_compression: Literal["zstd", "lz4", "none"] = Field(
+        default="zstd",
+        description="Sealed segment compression: `zstd` ~12 B/scan on disk; `none` mmaps.",
+    )
     demo_scans: int = Field(
         default=200_000,
         ge=1_000,
@@ -72,6 +92,63 @@ class Settings(BaseSettings):
         default=2021,
         ge=0,
         description="Seed of the demo's synthetic city, so every demo run is reproducible.",
+    )
+    # ---- ingest server (ingest/server.py, `qrtrace serve`)
+    ingest_host: str = Field(
+        default="127.0.0.1",
+        description="Address the ingest gRPC server binds; plaintext is refused off loopback.",
+    )
+    ingest_port: int = Field(
+        default=50051, ge=0, le=65535, description="Ingest gRPC port (0: any free port)."
+    )
+    ingest_tokens_file: Path | None = Field(
+        default=None,
+        description="Device tokens file (`qrtrace devices add`); default <data_dir>/tokens.json.",
+    )
+    ingest_tls_cert: Path | None = Field(
+        default=None, description="PEM server certificate chain; set with ingest_tls_key for TLS."
+    )
+    ingest_tls_key: Path | None = Field(default=None, description="PEM private key of the cert.")
+    ingest_tls_client_ca: Path | None = Field(
+        default=None,
+        description="PEM CA bundle; when set, clients (gateways) must present a cert (mTLS).",
+    )
+    ingest_allow_plaintext: bool = Field(
+        default=False,
+        description="Allow plaintext gRPC on a non-loopback address (behind a TLS proxy only).",
+    )
+    ingest_max_message_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description="Largest request accepted; larger ones get RESOURCE_EXHAUSTED.",
+    )
+    ingest_max_batch_scans: int = Field(
+        default=10_000, ge=1, description="Most scans in one ScanBatch (SubmitScans: 50)."
+    )
+    ingest_max_streams: int = Field(
+        default=64, ge=1, description="Concurrent StreamScans calls; more get RESOURCE_EXHAUSTED."
+    )
+    ingest_stream_window: int = Field(
+        default=8, ge=1, le=1024, description="Batches of one stream in flight before its ack."
+    )
+    ingest_max_inflight_scans: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Scans admitted but not yet durable, all calls together (bounds memory).",
+    )
+    ingest_overload_wait_ms: int = Field(
+        default=200,
+        ge=0,
+        description="How long a batch waits for in-flight room before RESOURCE_EXHAUSTED.",
+    )
+    ingest_clock_skew_s: int = Field(
+        default=300, ge=0, description="Scans further than this in the future are rejected."
+    )
+    ingest_drain_timeout_s: float = Field(
+        default=10.0, gt=0, description="On SIGTERM, time allowed to finish in-flight batches."
+    )
+    ingest_metrics_port: int = Field(
+        default=0, ge=0, le=65535, description="Prometheus /metrics port (0: no HTTP endpoint)."
     )
 
     @classmethod

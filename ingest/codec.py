@@ -1,0 +1,129 @@
+"""checkin.v1 messages <-> columns and outcomes: the only module that knows both shapes.
+
+Deserialisation is ours (not grpc's) so that bytes which are not a valid message become a
+`BatchError` answer naming the problem instead of an INTERNAL status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+import numpy as np
+from google.protobuf.message import DecodeError
+
+from api.protos.checkin.v1 import ingest_pb2 as pb
+from ingest.errors import MalformedBatchError
+from ingest.pipeline import Outcome
+from ingest.validation import Columns, decode_batch
+
+MAX_UNARY_SCANS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Undecodable:
+    """Request bytes that did not parse as the expected message."""
+
+    message: str
+    reason: str
+
+
+def parse_scan_batch(raw: bytes) -> pb.ScanBatch | Undecodable:
+    """A ScanBatch, or why the bytes are not one."""
+    try:
+        return cast(pb.ScanBatch, pb.ScanBatch.FromString(raw))
+    except (DecodeError, ValueError, RuntimeError) as exc:
+        return Undecodable("ScanBatch", str(exc) or type(exc).__name__)
+
+
+def parse_submit_request(raw: bytes) -> pb.SubmitScansRequest | Undecodable:
+    """A SubmitScansRequest, or why the bytes are not one."""
+    try:
+        return cast(pb.SubmitScansRequest, pb.SubmitScansRequest.FromString(raw))
+    except (DecodeError, ValueError, RuntimeError) as exc:
+        return Undecodable("SubmitScansRequest", str(exc) or type(exc).__name__)
+
+
+def batch_columns(msg: pb.ScanBatch, *, max_scans: int, max_codes: int) -> Columns:
+    """Columns of a stream batch (MalformedBatchError when they don't line up)."""
+    return decode_batch(
+        scan_ids=msg.scan_ids,
+        times_ms=msg.times_ms,
+        directions=msg.directions,
+        venue_index=msg.venue_index,
+        venue_codes=list(msg.venue_codes),
+        person_numbers=msg.person_numbers,
+        person_texts=list(msg.person_texts),
+        max_scans=max_scans,
+        max_codes=max_codes,
+    )
+
+
+def request_columns(
+    req: pb.SubmitScansRequest, *, max_scans: int = MAX_UNARY_SCANS
+) -> tuple[Columns, list[str]]:
+    """Columns of a unary request plus each scan's contact phone ('' when none)."""
+    scans = list(req.scans)
+    if len(scans) > max_scans:
+        raise MalformedBatchError("scans", f"{len(scans)} scans; expected at most {max_scans}")
+    for i, scan in enumerate(scans):
+        if len(scan.scan_id) != 16:
+            raise MalformedBatchError(
+                f"scans[{i}].scan_id", f"{len(scan.scan_id)} bytes; expected 16"
+            )
+    codes: dict[str, int] = {}
+    index = np.array([codes.setdefault(s.venue_code, len(codes)) for s in scans], np.uint32)
+    times = np.array([s.time_ms for s in scans], dtype=np.int64)
+    directions = np.array([min(max(int(s.direction), 0), 255) for s in scans], dtype=np.uint8)
+    columns = Columns(
+        scan_ids=np.frombuffer(b"".join(s.scan_id for s in scans), dtype="V16"),
+        times_ms=times,
+        directions=directions,
+        venue_index=index,
+        venue_codes=list(codes),
+        person_numbers=None,
+        person_texts=[s.person_ref for s in scans],
+    )
+    return columns, [s.contact_phone for s in scans]
+
+
+def _rejections(outcome: Outcome) -> list[pb.ScanRejection]:
+    return [
+        pb.ScanRejection(
+            index=r.index, verdict=cast(pb.Verdict, r.verdict), field=r.field, reason=r.reason
+        )
+        for r in outcome.rejections
+    ]
+
+
+def batch_ack(batch_id: int, outcome: Outcome) -> pb.BatchAck:
+    """The ack of one stream batch."""
+    return pb.BatchAck(
+        batch_id=batch_id,
+        verdicts=outcome.verdicts.tobytes(),
+        accepted=outcome.accepted,
+        duplicate=outcome.duplicate,
+        rejected=outcome.rejected,
+        rejections=_rejections(outcome),
+    )
+
+
+def error_ack(batch_id: int, field: str, reason: str) -> pb.BatchAck:
+    """The ack of a batch that could not be read at all (nothing stored)."""
+    return pb.BatchAck(batch_id=batch_id, error=pb.BatchError(field=field, reason=reason))
+
+
+def submit_response(outcome: Outcome) -> pb.SubmitScansResponse:
+    """The answer to a unary request."""
+    return pb.SubmitScansResponse(
+        verdicts=outcome.verdicts.tolist(),
+        accepted=outcome.accepted,
+        duplicate=outcome.duplicate,
+        rejected=outcome.rejected,
+        rejections=_rejections(outcome),
+    )
+
+
+def submit_error(field: str, reason: str) -> pb.SubmitScansResponse:
+    """The answer to a unary request that could not be read at all."""
+    return pb.SubmitScansResponse(error=pb.BatchError(field=field, reason=reason))

@@ -1,0 +1,87 @@
+"""The stores one ingest server writes through, opened together from the settings.
+
+Layout under `data_dir` (shared with `storage.datadir.DataDir`): `hot/`, `segments/`,
+`manifest.json` (DataDir), `venues/` (VenueRegistry), `people/` (PersonDirectory),
+`pseudonym.key`, `venue-keys.json` (the city's venue-QR signing keys) and `tokens.json`
+(device token digests, unless `ingest_tokens_file` says otherwise). RocksDB admits one
+process per database, so the CLI commands that change venues run while the server is down.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from ingest.auth import DeviceTokens
+from ingest.pipeline import Ingestor
+from ingest.pseudocache import DirectoryFeed, PseudonymCache
+from ingest.qrcode import KeyRing, QrVerifier
+from storage.datadir import DataDir
+from storage.directory import PersonDirectory
+from storage.pseudonym import Pseudonymiser, load_or_create_key
+from storage.settings import Settings
+from storage.venues import VenueRegistry
+
+
+def venue_keys_path(data_dir: Path) -> Path:
+    """Where the venue-QR key ring of a data directory lives."""
+    return Path(data_dir) / "venue-keys.json"
+
+
+def tokens_path(settings: Settings) -> Path:
+    """The device tokens file the settings select."""
+    return settings.ingest_tokens_file or settings.data_dir / "tokens.json"
+
+
+class IngestNode:
+    """Data directory, venue registry, person directory, keys and the `Ingestor` over them."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sync: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        root = Path(settings.data_dir)
+        self.settings = settings
+        self.data = DataDir(root, sync=sync)
+        self.venues = VenueRegistry(root / "venues")
+        self.people = PersonDirectory(root / "people")
+        self.keyring = KeyRing.load_or_create(venue_keys_path(root))
+        self.tokens = DeviceTokens.load(tokens_path(settings))
+        self.feed = DirectoryFeed(self.people)
+        pseudonyms = PseudonymCache(
+            Pseudonymiser(load_or_create_key(root / "pseudonym.key")), self.feed
+        )
+        self.ingestor = Ingestor(
+            self.data.hot,
+            self.venues,
+            QrVerifier(self.keyring.verifying_keys()),
+            pseudonyms,
+            skew_s=settings.ingest_clock_skew_s,
+            retention_days=settings.retention_days,
+            clock=clock,
+            directory=self.people,
+        )
+
+    def close(self) -> None:
+        """Finish queued writes (scans first), then close every store."""
+        self.data.close()
+        self.feed.close()
+        self.people.close()
+        self.venues.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,538 @@
+"""The gRPC ingest server (`checkin.v1.IngestService`) on grpc.aio.
+
+`create_server(settings)` builds and binds it (port 0 picks a free port, for tests) and
+returns `(server, port)`; `qrtrace serve` adds signal handling. The servicer is thin:
+decode (`ingest.codec`), check and store (`ingest.pipeline`), encode. Everything that
+bounds memory lives here:
+
+- `ingest_max_message_bytes` caps a request (grpc answers RESOURCE_EXHAUSTED);
+- `ingest_max_streams` caps open streams, `ingest_stream_window` the batches one stream has
+  in flight (the stream is not read further, so HTTP/2 flow control pushes back on the
+  client), and `ingest_max_inflight_scans` the scans admitted but not yet durable across all
+  calls. A batch that finds no room within `ingest_overload_wait_ms` ends its call with
+  RESOURCE_EXHAUSTED, after the acks of everything already admitted were sent.
+
+An ack is written only after the hot store's future resolved, i.e. after the synced group
+commit: every ack ever sent is durable, so a kill -9 can lose only unacknowledged batches,
+which clients retry with the same scan ids (DUPLICATE if they had landed after all).
+
+Shutdown (`IngestServer.shutdown`, SIGTERM in `qrtrace serve`): health turns NOT_SERVING,
+new calls get UNAVAILABLE, streams stop reading, flush the acks of what they admitted and
+end with UNAVAILABLE; then the gRPC server stops and the stores close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from api.protos.checkin.v1 import ingest_pb2 as pb
+from ingest import codec
+from ingest.auth import METADATA_KEY, DeviceTokens
+from ingest.errors import (
+    AuthError,
+    IngestConfigError,
+    MalformedBatchError,
+    OverloadedError,
+    ShuttingDownError,
+)
+from ingest.metrics import IngestMetrics
+from ingest.node import IngestNode
+from ingest.pipeline import Ingestor, Prepared
+from storage.errors import QrtraceError, StoreClosedError, StoreOverloadedError
+from storage.settings import Settings
+
+SERVICE: Final = pb.DESCRIPTOR.services_by_name["IngestService"].full_name
+_NO_AUTH: Final = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+log = logging.getLogger(__name__)
+
+#: transport-free errors -> gRPC status (the one table)
+STATUS_OF: Final[dict[type[QrtraceError], grpc.StatusCode]] = {
+    AuthError: grpc.StatusCode.UNAUTHENTICATED,
+    OverloadedError: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    StoreOverloadedError: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    ShuttingDownError: grpc.StatusCode.UNAVAILABLE,
+    StoreClosedError: grpc.StatusCode.UNAVAILABLE,
+}
+
+
+def status_of(exc: QrtraceError) -> grpc.StatusCode:
+    """The gRPC status of a domain error (most specific class wins)."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS_OF:
+            return STATUS_OF[cls]
+    return grpc.StatusCode.FAILED_PRECONDITION
+
+
+class _AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Refuses IngestService calls without a known device token (health/reflection are open)."""
+
+    def __init__(self, tokens: DeviceTokens) -> None:
+        self._tokens = tokens
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[Any], Awaitable[Any]],
+        details: grpc.HandlerCallDetails,
+    ) -> Any:
+        if details.method.startswith(_NO_AUTH):
+            return await continuation(details)
+        value = dict(details.invocation_metadata or ()).get(METADATA_KEY)
+        try:
+            self._tokens.device_for(value if isinstance(value, str) else None)
+        except AuthError as exc:
+            message = str(exc)
+
+            async def deny(_request: Any, context: grpc.aio.ServicerContext) -> None:
+                await context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
+
+            handler = await continuation(details)
+            if handler is not None and handler.request_streaming:
+                return grpc.stream_stream_rpc_method_handler(deny)
+            return grpc.unary_unary_rpc_method_handler(deny)
+        return await continuation(details)
+
+
+class _Budget:
+    """Scans admitted but not yet durable, across all calls (loop thread only)."""
+
+    def __init__(self, limit: int, wait_s: float, metrics: IngestMetrics) -> None:
+        self.limit = limit
+        self.used = 0
+        self._wait_s = wait_s
+        self._room = asyncio.Event()
+        self._metrics = metrics
+
+    async def admit(self, n: int) -> None:
+        deadline = time.monotonic() + self._wait_s
+        while self.used > 0 and self.used + n > self.limit:
+            self._room.clear()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise OverloadedError(
+                    f"{self.used} scans in flight, limit {self.limit}; expected the client to"
+                    " back off and retry unacknowledged batches"
+                )
+            try:
+                await asyncio.wait_for(self._room.wait(), remaining)
+            except TimeoutError:
+                continue
+        self.used += n
+        self._metrics.queue_depth.set(self.used)
+
+    def release(self, n: int) -> None:
+        self.used -= n
+        self._metrics.queue_depth.set(self.used)
+        self._room.set()
+
+
+@dataclass(slots=True)
+class _Pending:
+    batch_id: int
+    received: float
+    n: int
+    prepared: Prepared | None
+    future: asyncio.Future[Any] | None
+    ack: pb.BatchAck | None
+
+
+_EOF: Final = object()
+
+
+class IngestServicer:
+    """StreamScans and SubmitScans over one `Ingestor`."""
+
+    def __init__(self, ingestor: Ingestor, settings: Settings, metrics: IngestMetrics) -> None:
+        self._ingestor = ingestor
+        self._settings = settings
+        self._metrics = metrics
+        self._budget = _Budget(
+            settings.ingest_max_inflight_scans,
+            settings.ingest_overload_wait_ms / 1000,
+            metrics,
+        )
+        self.draining = False
+        self.streams = 0
+        self._readers: set[asyncio.Task[Any]] = set()
+        self._calls_done = asyncio.Event()
+        self._calls = 0
+
+    # ------------------------------------------------------------ shared
+
+    async def _start(
+        self, n: int, columns_prepare: Callable[[], Prepared]
+    ) -> tuple[Prepared, asyncio.Future[Any] | None]:
+        """Admit `n` scans into the budget, prepare and submit; the future resolves durable."""
+        if self.draining:
+            raise ShuttingDownError("server is shutting down; retry on another server")
+        await self._budget.admit(n)
+        try:
+            prepared = columns_prepare()
+            cfuture = self._ingestor.submit(prepared)
+        except BaseException:
+            self._budget.release(n)
+            raise
+        if cfuture is None:
+            self._budget.release(n)
+            return prepared, None
+        loop = asyncio.get_running_loop()
+        cfuture.add_done_callback(lambda _f: loop.call_soon_threadsafe(self._budget.release, n))
+        return prepared, asyncio.wrap_future(cfuture)
+
+    def _enter(self) -> None:
+        self._calls += 1
+        self._calls_done.clear()
+
+    def _leave(self) -> None:
+        self._calls -= 1
+        if self._calls == 0:
+            self._calls_done.set()
+
+    async def wait_calls_done(self, timeout: float) -> bool:
+        """Wait until no call is running; False on timeout."""
+        if self._calls == 0:
+            return True
+        try:
+            await asyncio.wait_for(self._calls_done.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def stop_reading(self) -> None:
+        """Shutdown: every stream stops taking batches (its admitted ones still get acks)."""
+        self.draining = True
+        for task in list(self._readers):
+            task.cancel()
+
+    async def _refuse(self, context: grpc.aio.ServicerContext, exc: QrtraceError) -> None:
+        code = status_of(exc)
+        self._metrics.refused.labels(code.name.lower()).inc()
+        await context.abort(code, str(exc))
+
+    # ------------------------------------------------------------ unary
+
+    async def SubmitScans(  # noqa: N802 - gRPC method name
+        self,
+        request: pb.SubmitScansRequest | codec.Undecodable,
+        context: grpc.aio.ServicerContext,
+    ) -> pb.SubmitScansResponse:
+        """Up to 50 scans; answers once the accepted ones are durable."""
+        received = time.perf_counter()
+        self._enter()
+        try:
+            if isinstance(request, codec.Undecodable):
+                return codec.submit_error("request", f"not a {request.message}: {request.reason}")
+            try:
+                columns, phones = codec.request_columns(request)
+            except MalformedBatchError as exc:
+                return codec.submit_error(exc.field, exc.reason)
+            try:
+                prepared, future = await self._start(
+                    len(columns), lambda: self._ingestor.prepare(columns)
+                )
+                stored = None if future is None else await future
+            except (
+                OverloadedError,
+                StoreOverloadedError,
+                ShuttingDownError,
+                StoreClosedError,
+            ) as exc:
+                await self._refuse(context, exc)
+                raise AssertionError("unreachable") from None
+            outcome = self._ingestor.finish(prepared, stored)
+            if any(phones):
+                await self._ingestor.record_contacts(prepared, outcome, phones)
+            self._metrics.count_verdicts(outcome.verdicts)
+            self._metrics.batches.labels("unary").inc()
+            self._metrics.ack_latency.labels("unary").observe(time.perf_counter() - received)
+            return codec.submit_response(outcome)
+        finally:
+            self._leave()
+
+    # ------------------------------------------------------------ stream
+
+    async def StreamScans(  # noqa: N802 - gRPC method name
+        self,
+        requests: AsyncIterator[pb.ScanBatch | codec.Undecodable],
+        context: grpc.aio.ServicerContext,
+    ) -> None:
+        """Batches in, acks out in the same order; see the module docstring for limits."""
+        if self.draining:
+            await self._refuse(context, ShuttingDownError("server is shutting down"))
+        if self.streams >= self._settings.ingest_max_streams:
+            await self._refuse(
+                context,
+                OverloadedError(
+                    f"{self.streams} streams open, limit {self._settings.ingest_max_streams}"
+                ),
+            )
+        self.streams += 1
+        self._metrics.open_streams.set(self.streams)
+        self._enter()
+        pending: asyncio.Queue[_Pending | object] = asyncio.Queue()
+        window = asyncio.Semaphore(self._settings.ingest_stream_window)
+        ending: list[QrtraceError] = []
+        reader = asyncio.create_task(self._read(context, pending, window, ending))
+        self._readers.add(reader)
+        try:
+            while True:
+                item = await pending.get()
+                if item is _EOF:
+                    break
+                assert isinstance(item, _Pending)
+                ack = item.ack
+                if ack is None:
+                    assert item.prepared is not None
+                    try:
+                        stored = None if item.future is None else await item.future
+                    except StoreClosedError as exc:
+                        ending.append(exc)
+                        reader.cancel()
+                        break
+                    outcome = self._ingestor.finish(item.prepared, stored)
+                    ack = codec.batch_ack(item.batch_id, outcome)
+                    self._metrics.count_verdicts(outcome.verdicts)
+                await context.write(ack)
+                self._metrics.batches.labels("stream").inc()
+                self._metrics.ack_latency.labels("stream").observe(
+                    time.perf_counter() - item.received
+                )
+                window.release()
+            if ending:
+                await self._refuse(context, ending[0])
+        finally:
+            reader.cancel()
+            self._readers.discard(reader)
+            self.streams -= 1
+            self._metrics.open_streams.set(self.streams)
+            self._leave()
+
+    async def _read(
+        self,
+        context: grpc.aio.ServicerContext,
+        pending: asyncio.Queue[_Pending | object],
+        window: asyncio.Semaphore,
+        ending: list[QrtraceError],
+    ) -> None:
+        s = self._settings
+        try:
+            while not self.draining:
+                await window.acquire()
+                request = await context.read()
+                if request is grpc.aio.EOF:
+                    break
+                received = time.perf_counter()
+                if isinstance(request, codec.Undecodable):
+                    ack = codec.error_ack(
+                        0, "request", f"not a {request.message}: {request.reason}"
+                    )
+                    pending.put_nowait(_Pending(0, received, 0, None, None, ack))
+                    continue
+                batch_id = request.batch_id
+                try:
+                    columns = codec.batch_columns(
+                        request,
+                        max_scans=s.ingest_max_batch_scans,
+                        max_codes=s.ingest_max_batch_scans,
+                    )
+                except MalformedBatchError as exc:
+                    ack = codec.error_ack(batch_id, exc.field, exc.reason)
+                    pending.put_nowait(_Pending(batch_id, received, 0, None, None, ack))
+                    continue
+                try:
+                    prepared, future = await self._start(
+                        len(columns),
+                        lambda c=columns: self._ingestor.prepare(c),  # type: ignore[misc]
+                    )
+                except (
+                    OverloadedError,
+                    StoreOverloadedError,
+                    ShuttingDownError,
+                    StoreClosedError,
+                ) as exc:
+                    ending.append(exc)
+                    break
+                pending.put_nowait(
+                    _Pending(batch_id, received, len(columns), prepared, future, None)
+                )
+            if self.draining and not ending:
+                ending.append(
+                    ShuttingDownError("server is shutting down; retry unacknowledged batches")
+                )
+        except asyncio.CancelledError:
+            if not ending:
+                ending.append(
+                    ShuttingDownError("server is shutting down; retry unacknowledged batches")
+                )
+        finally:
+            pending.put_nowait(_EOF)
+
+
+def _deserializer(parse: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+    return parse
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
+    """TLS (or mTLS) credentials from the settings; None means plaintext (loopback only)."""
+    cert, key, ca = settings.ingest_tls_cert, settings.ingest_tls_key, settings.ingest_tls_client_ca
+    if (cert is None) != (key is None):
+        raise IngestConfigError("ingest_tls_cert and ingest_tls_key must be set together")
+    if cert is None or key is None:
+        if ca is not None:
+            raise IngestConfigError("ingest_tls_client_ca (mTLS) needs ingest_tls_cert/key too")
+        if not _is_loopback(settings.ingest_host) and not settings.ingest_allow_plaintext:
+            raise IngestConfigError(
+                f"ingest_host {settings.ingest_host} is not loopback and no TLS is configured;"
+                " expected ingest_tls_cert/ingest_tls_key (or ingest_allow_plaintext=true"
+                " behind a TLS-terminating proxy)"
+            )
+        return None
+    try:
+        pair = (key.read_bytes(), cert.read_bytes())
+        root = ca.read_bytes() if ca is not None else None
+    except OSError as exc:
+        raise IngestConfigError(f"TLS file unreadable: {exc}") from None
+    return grpc.ssl_server_credentials(
+        [pair], root_certificates=root, require_client_auth=root is not None
+    )
+
+
+class IngestServer:
+    """A bound (not yet started) ingest server and everything it owns."""
+
+    def __init__(
+        self,
+        grpc_server: grpc.aio.Server,
+        node: IngestNode,
+        *,
+        servicer: IngestServicer,
+        health_servicer: health.aio.HealthServicer,
+        metrics: IngestMetrics,
+        drain_timeout_s: float,
+    ) -> None:
+        self.grpc = grpc_server
+        self.node = node
+        self.servicer = servicer
+        self.health = health_servicer
+        self.metrics = metrics
+        self._drain_timeout_s = drain_timeout_s
+        self._fsync_task: asyncio.Task[None] | None = None
+        self._stopped = asyncio.Event()
+
+    async def start(self) -> None:
+        """Start serving and mark health SERVING."""
+        await self.grpc.start()
+        await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        await self.health.set(SERVICE, health_pb2.HealthCheckResponse.SERVING)
+        self._fsync_task = asyncio.create_task(self._watch_commits())
+        log.info("ingest server started", extra={"service": SERVICE})
+
+    async def _watch_commits(self) -> None:
+        """Feed the fsync batch-size histogram from the hot store's commit counters."""
+        seen = self.node.data.hot.stats().commits
+        while True:
+            await asyncio.sleep(1.0)
+            stats = self.node.data.hot.stats()
+            new = min(stats.commits - seen, len(stats.group_scans))
+            for size in stats.group_scans[len(stats.group_scans) - new :].tolist():
+                self.metrics.fsync_batch.observe(size)
+            seen = stats.commits
+
+    async def shutdown(self) -> None:
+        """Graceful: NOT_SERVING, stop taking batches, ack what was admitted, stop, close."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        await self.health.enter_graceful_shutdown()
+        self.servicer.stop_reading()
+        drained = await self.servicer.wait_calls_done(self._drain_timeout_s)
+        await self.grpc.stop(grace=1.0)
+        if self._fsync_task is not None:
+            self._fsync_task.cancel()
+        await asyncio.to_thread(self.node.close)
+        log.info("ingest server stopped", extra={"drained": drained})
+
+    async def wait_for_termination(self) -> None:
+        """Until `shutdown` ran (or the gRPC server ended)."""
+        await self.grpc.wait_for_termination()
+
+
+def create_server(
+    settings: Settings,
+    node: IngestNode | None = None,
+    *,
+    metrics: IngestMetrics | None = None,
+) -> tuple[IngestServer, int]:
+    """Build and bind the server (call from a running event loop); returns (server, port)."""
+    credentials = server_credentials(settings)
+    node = node if node is not None else IngestNode(settings)
+    metrics = metrics if metrics is not None else IngestMetrics()
+    servicer = IngestServicer(node.ingestor, settings, metrics)
+    server = grpc.aio.server(
+        interceptors=[_AuthInterceptor(node.tokens)],
+        options=[
+            ("grpc.max_receive_message_length", settings.ingest_max_message_bytes),
+            ("grpc.max_send_message_length", 64 * 1024 * 1024),
+            ("grpc.so_reuseport", 0),
+        ],
+        maximum_concurrent_rpcs=settings.ingest_max_streams + 4096,
+    )
+    handlers = {
+        "StreamScans": grpc.stream_stream_rpc_method_handler(
+            servicer.StreamScans,
+            request_deserializer=codec.parse_scan_batch,
+            response_serializer=pb.BatchAck.SerializeToString,
+        ),
+        "SubmitScans": grpc.unary_unary_rpc_method_handler(
+            servicer.SubmitScans,
+            request_deserializer=codec.parse_submit_request,
+            response_serializer=pb.SubmitScansResponse.SerializeToString,
+        ),
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (
+            SERVICE,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
+        server,
+    )
+    address = f"{settings.ingest_host}:{settings.ingest_port}"
+    try:
+        if credentials is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, credentials)
+    except RuntimeError as exc:
+        node.close()
+        raise IngestConfigError(f"cannot bind {address}: {exc}") from None
+    ingest_server = IngestServer(
+        server,
+        node,
+        servicer=servicer,
+        health_servicer=health_servicer,
+        metrics=metrics,
+        drain_timeout_s=settings.ingest_drain_timeout_s,
+    )
+    return ingest_server, port
