@@ -128,6 +128,10 @@ class TraceEngine:
         self.dwell_s = np.ascontiguousarray(dwell_s, dtype=np.int64)
         self.threads = threads
 
+    def parts(self) -> Sequence[IndexPart]:
+        """The index parts as of now (sealed + hot tail)."""
+        return self._parts()
+
     # ------------------------------------------------------------ case visits
 
     def case_visits(
