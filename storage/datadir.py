@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,7 @@ from storage.records import day_bounds
 from storage.retention import PurgeReport, purge_before
 from storage.sealing import Sealer, SealResult, due_days, remove_orphans
 from storage.segments import DEFAULT_COMPRESSION, Compression
+from storage.settings import Settings
 from storage.totals import ScanTotals
 from storage.visits import DEFAULT_DWELL_S
 
@@ -61,6 +62,14 @@ class DataDir:
             self.hot, self.manifest, self.segment_dir, dwell_s=dwell_s, compression=compression
         )
         self.reader = StorageReader(self.hot, self.manifest, self.segment_dir, dwell_s=dwell_s)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> Self:
+        """Open `settings.data_dir` with the settings' segment compression."""
+        compression = (
+            None if settings.segment_compression == "none" else settings.segment_compression
+        )
+        return cls(settings.data_dir, **{"compression": compression, **overrides})
 
     @property
     def totals(self) -> ScanTotals:

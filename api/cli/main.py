@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli import city, demo, info
+from api.cli import city, demo, info, storage_cmds
 from api.cli.common import CliState
 
 app = typer.Typer(
@@ -40,6 +40,9 @@ app.command("version")(info.version)
 app.command("settings")(info.show_settings)
 app.command("city")(city.city)
 app.command("demo")(demo.demo)
+app.command("import")(storage_cmds.import_visits)
+app.command("seal")(storage_cmds.seal)
+app.command("purge")(storage_cmds.purge)
 
 if __name__ == "__main__":  # pragma: no cover - `python -m api.cli.main`
     app()

@@ -46,7 +46,9 @@ def test_purge_removes_every_byte_of_expired_days(tmp_path: Path) -> None:
     ]
     with DataDir(tmp_path, n_shards=4, compression=None) as data:
         people = PersonDirectory(data.people_path)
-        people.upsert_many(np.array([MARK_PERSON], np.uint64), [MARK_REF], [3], [MARK_PHONE])
+        people.upsert_many(
+            np.array([MARK_PERSON], np.uint64), [MARK_REF], np.array([3]), [MARK_PHONE]
+        )
         data.hot.submit(_marker_scans(old, mark_id=True)).result()
         data.hot.submit(_marker_scans(old + 1)).result()
         data.sealer.seal_day(old)  # one expired day sealed, one still in the tail
@@ -80,7 +82,7 @@ def test_purge_removes_every_byte_of_expired_days(tmp_path: Path) -> None:
 def test_purge_keeps_people_who_still_have_scans(tmp_path: Path) -> None:
     with DataDir(tmp_path, n_shards=2) as data:
         people = PersonDirectory(data.people_path)
-        people.upsert_many(np.array([MARK_PERSON, 7], np.uint64), ["a", "b"], [1, 2])
+        people.upsert_many(np.array([MARK_PERSON, 7], np.uint64), ["a", "b"], np.array([1, 2]))
         data.hot.submit(_marker_scans(DAY - 30)).result()
         data.hot.submit(_marker_scans(DAY)).result()
         report = data.purge_before(DAY - 1, directory=people)
