@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli import city, demo, info, storage_cmds
+from api.cli import city, demo, info, serve, simulate, storage_cmds, trace, venues
 from api.cli.common import CliState
 
 app = typer.Typer(
@@ -40,6 +40,13 @@ app.command("version")(info.version)
 app.command("settings")(info.show_settings)
 app.command("city")(city.city)
 app.command("demo")(demo.demo)
+app.command("serve")(serve.serve)
+app.command("simulate")(simulate.simulate)
+app.add_typer(venues.venues_app, name="venues")
+app.add_typer(venues.devices_app, name="devices")
+app.command("trace")(trace.trace)
+app.command("exposure")(trace.exposure)
+app.command("clusters")(trace.clusters_cmd)
 app.command("import")(storage_cmds.import_visits)
 app.command("seal")(storage_cmds.seal)
 app.command("purge")(storage_cmds.purge)
