@@ -1,0 +1,93 @@
+"""Back-pressure on a live server: in-flight budget, stream limit, message size."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import grpc
+import numpy as np
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from api.protos.checkin.v1 import ingest_pb2 as pb
+from ingest.client import auth_metadata, open_channel, stub
+from ingest.server import SERVICE
+from storage.datadir import DataDir
+
+from .ingest_support import Prepared, ServerThread, good_batch, prepare_data_dir
+
+
+async def _flood(
+    prepared: Prepared, target: str, streams: int, batches: int
+) -> tuple[set[bytes], list[grpc.StatusCode]]:
+    """Many streams at once; returns the acked scan ids and the statuses of refused calls."""
+    acked: set[bytes] = set()
+    codes: list[grpc.StatusCode] = []
+
+    async def one(s: int) -> None:
+        rng = np.random.default_rng(s)
+        sent = {i: good_batch(prepared, i, 2000, rng) for i in range(batches)}
+        async with open_channel(target) as channel:
+            call = stub(channel).StreamScans(
+                iter(sent.values()), metadata=auth_metadata(prepared.token)
+            )
+            try:
+                async for ack in call:
+                    ids = np.frombuffer(sent[ack.batch_id].scan_ids, "V16")
+                    acked.update(i.tobytes() for i in ids)
+            except grpc.aio.AioRpcError as exc:
+                codes.append(exc.code())
+
+    await asyncio.gather(*(one(s) for s in range(streams)))
+    return acked, codes
+
+
+async def _health(target: str) -> int:
+    async with open_channel(target) as channel:
+        reply = await health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service=SERVICE)
+        )
+        return int(reply.status)
+
+
+def test_overload_is_refused_fast_and_acked_scans_are_kept(tmp_path: Path) -> None:
+    prepared = prepare_data_dir(
+        tmp_path, ingest_max_inflight_scans=4000, ingest_overload_wait_ms=0, ingest_max_streams=3
+    )
+    server = ServerThread(prepared.settings)
+    try:
+        acked, codes = asyncio.run(_flood(prepared, server.target, streams=6, batches=30))
+        assert codes, "expected some calls refused"
+        assert set(codes) == {grpc.StatusCode.RESOURCE_EXHAUSTED}
+        assert acked
+        assert asyncio.run(_health(server.target)) == 1  # SERVING
+    finally:
+        server.stop()
+    with DataDir(tmp_path) as data:
+        stored = np.concatenate(
+            [data.hot.tail_scans(d)[0]["scan_id"] for d in data.hot.tail_days()]
+        )
+    assert {s.tobytes() for s in stored} >= acked
+
+
+def test_message_larger_than_the_limit_is_resource_exhausted(tmp_path: Path) -> None:
+    prepared = prepare_data_dir(tmp_path, ingest_max_message_bytes=64 * 1024)
+    server = ServerThread(prepared.settings)
+    try:
+        big = good_batch(prepared, 1, 5000, np.random.default_rng(1))
+
+        async def send() -> grpc.StatusCode:
+            async with open_channel(server.target) as channel:
+                call = stub(channel).SubmitScans
+                try:
+                    await call(
+                        pb.SubmitScansRequest(scans=[pb.Scan(scan_id=big.scan_ids)]),
+                        metadata=auth_metadata(prepared.token),
+                    )
+                except grpc.aio.AioRpcError as exc:
+                    return exc.code()
+                return grpc.StatusCode.OK
+
+        assert asyncio.run(send()) == grpc.StatusCode.RESOURCE_EXHAUSTED
+    finally:
+        server.stop()
