@@ -7,6 +7,14 @@ CI-sized; for longer runs:
 The child appends to a journal, one line per batch, before submitting ("P <hex records>") and
 after its future resolved ("A <hex records>"). Only newline-terminated lines count, so a kill
 mid-line just loses that line.
+
+In "seal" mode a second thread seals in a loop while the main thread writes, as the server's
+maintenance thread does, and publishes "S" (sealing) / "s" (idle) in a one-byte state file.
+The driver waits for "S", then kills within the next few milliseconds, so the kill lands at a
+random step of a seal (building visits, writing a file, the manifest commit, the tail trim)
+while batches are being acknowledged: every such round counts for both. Rounds continue past
+`rounds` until `min_seal_kills` kills hit a seal in progress (capped), so the CI test meets
+its count deterministically instead of by luck.
 """
 
 from __future__ import annotations
@@ -15,8 +23,10 @@ import argparse
 import os
 import random
 import signal
+import struct
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -67,8 +77,9 @@ def child(data_dir: Path, journal: Path, mode: str, seed: int) -> None:
     warm = make_scans(np.zeros((1, 16), np.uint8), 1, 1, DAY * 86_400)
     build_visits(warm, local_day(warm["t"])[0].item())  # JIT cache loaded before "ready"
     (data_dir / "ready").touch()
+    if mode == "seal":
+        threading.Thread(target=_sealer, args=(data, fd, seed), daemon=True).start()
     in_flight: list[tuple[bytes, object]] = []
-    batch_no = 0
     while True:
         n = int(rng.integers(1, 400))
         day = DAY + int(rng.integers(0, 2))
@@ -87,17 +98,42 @@ def child(data_dir: Path, journal: Path, mode: str, seed: int) -> None:
             done_records, future = in_flight.pop(0)
             future.result()  # type: ignore[attr-defined]
             os.write(fd, b"A " + done_records.hex().encode() + b"\n")
-        batch_no += 1
-        if mode == "seal" and batch_no % 5 == 0:
-            os.write(fd, b"S \n")
-            data.sealer.seal_day(DAY + int(rng.integers(0, 2)))
-            os.write(fd, b"s \n")
+
+
+def _sealer(data: DataDir, fd: int, seed: int) -> None:
+    """Seal one of the two days again and again, publishing the state for the driver."""
+    rng = np.random.default_rng(seed + 1)
+    state = os.open(data.root / "seal_state", os.O_WRONLY | os.O_CREAT, 0o644)
+    last = 0.0
+    while True:
+        time.sleep(float(rng.uniform(0.0, 0.005)))
+        os.write(fd, b"S \n")
+        os.pwrite(state, b"S" + struct.pack("<d", last), 0)
+        started = time.perf_counter()
+        data.sealer.seal_day(DAY + int(rng.integers(0, 2)))
+        last = time.perf_counter() - started
+        os.pwrite(state, b"s" + struct.pack("<d", last), 0)
+        os.write(fd, b"s \n")
+
+
+def _killed_mid_seal(lines: list[tuple[str, bytes]]) -> int:
+    """Rounds (R ... R) whose last seal marker is an unfinished "S"."""
+    count = 0
+    last = ""
+    for kind, _ in [*lines, ("R", b"")]:
+        if kind == "R":
+            count += last == "S"
+            last = ""
+        elif kind in "Ss":
+            last = kind
+    return count
 
 
 @dataclass
 class Report:
     """What the verifier found."""
 
+    rounds: int
     acked_scans: int
     pending_batches: int
     kills_mid_seal: int
@@ -135,9 +171,7 @@ def verify(data_dir: Path, journal: Path) -> Report:
     assert all(c == 1 for c in logged.values()), "a scan is in the log twice"
     acked = 0
     pending = 0
-    kills_mid_seal = 0
-    for (kind, _), (after, _) in zip(lines, [*lines[1:], ("R", b"")], strict=True):
-        kills_mid_seal += kind == "S" and after == "R"
+    kills_mid_seal = _killed_mid_seal(lines)
     for kind, records in lines:
         if kind in "SsR":
             continue
@@ -154,6 +188,7 @@ def verify(data_dir: Path, journal: Path) -> Report:
         assert in_segments == sealed_in_log[day], f"day {day}: segments disagree with the log"
         assert tail_per_day.get(day, 0) == tail_in_log[day], f"day {day}: tail disagrees"
     return Report(
+        sum(kind == "R" for kind, _ in lines),
         acked,
         pending,
         kills_mid_seal,
@@ -164,12 +199,18 @@ def verify(data_dir: Path, journal: Path) -> Report:
     )
 
 
-def crash_rounds(data_dir: Path, rounds: int, mode: str, seed: int = 0) -> Report:
-    """Start the child, kill -9 it after a random delay, `rounds` times; then verify."""
+def crash_rounds(
+    data_dir: Path, rounds: int, mode: str, seed: int = 0, min_seal_kills: int = 0
+) -> Report:
+    """Start the child, kill -9 it after a random delay, `rounds` times (more in "seal" mode
+    until `min_seal_kills` kills hit a seal, at most 3 × rounds); then verify."""
     rng = random.Random(seed)
     journal = data_dir / "journal.txt"
     data_dir.mkdir(parents=True, exist_ok=True)
-    for i in range(rounds):
+    seal_kills = 0
+    i = 0
+    while i < rounds or (seal_kills < min_seal_kills and i < 3 * max(rounds, min_seal_kills)):
+        (data_dir / "seal_state").unlink(missing_ok=True)
         (data_dir / "ready").unlink(missing_ok=True)
         with journal.open("ab") as handle:  # a round marker; the child may have died mid-line
             handle.write(b"\nR \n")
@@ -194,12 +235,35 @@ def crash_rounds(data_dir: Path, rounds: int, mode: str, seed: int = 0) -> Repor
                 raise AssertionError(f"child exited early: {proc.stderr.read().decode()}")  # type: ignore[union-attr]
             assert time.monotonic() < deadline, "child never became ready"
             time.sleep(0.005)
-        time.sleep(rng.uniform(0.0, 0.2))
+        time.sleep(rng.uniform(0.0, 0.2 if mode == "write" else 0.05))
+        if mode == "seal":
+            # after one completed seal, kill at a uniform point of the next one
+            last = _await_seal(data_dir / "seal_state", proc)
+            time.sleep(rng.uniform(0.0, last))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         assert proc.stderr is not None
         proc.stderr.close()
+        if mode == "seal" and (data_dir / "seal_state").read_bytes()[:1] == b"S":
+            seal_kills += 1
+        i += 1
     return verify(data_dir, journal)
+
+
+def _await_seal(state: Path, proc: subprocess.Popen[bytes]) -> float:
+    """Spin until a seal is in progress after one completed; return the last one's seconds."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            raw = state.read_bytes()
+        except FileNotFoundError:
+            raw = b""
+        if len(raw) == 9 and raw[:1] == b"S":
+            last = float(struct.unpack("<d", raw[1:])[0])
+            if last > 0:
+                return last
+        time.sleep(0.0002)
+    return 0.0
 
 
 def main() -> None:
@@ -208,12 +272,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--mode", choices=["write", "seal"], default="write")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--min-seal-kills", type=int, default=0)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.data_dir, args.data_dir / "journal.txt", args.mode, args.seed)
     else:
-        print(crash_rounds(args.data_dir, args.rounds, args.mode, args.seed))
+        print(crash_rounds(args.data_dir, args.rounds, args.mode, args.seed, args.min_seal_kills))
 
 
 if __name__ == "__main__":
