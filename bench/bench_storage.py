@@ -1,4 +1,5 @@
-"""Storage tier benchmark: hot-store write rate vs raw rocksdict puts, seal rate, bytes/scan.
+"""Storage tier benchmark: hot-store write and bulk-import rates vs raw rocksdict puts, seal
+rate, bytes/scan on disk (zstd default, lz4, uncompressed) and resident for tracing.
 
 A script, not a timed test (figures vary by disk; nothing asserts them):
 
@@ -18,9 +19,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 from rocksdict import Options, Rdict, WriteBatch, WriteOptions
 
 from storage.datadir import DataDir
+from storage.importer import Importer, ImportOptions
+from storage.pseudonym import Pseudonymiser
 from storage.records import IN, OUT, ScanArray, day_bounds, make_scans
 from storage.segments import Segment
 from storage.visits import build_visits
@@ -95,11 +100,41 @@ def raw_batches(root: Path, scans: ScanArray, limit: int, batch: int) -> float:
     return rate
 
 
+def import_file(root: Path, n_rows: int, seed: int = 1) -> Path:
+    """A Parquet export of n visits (integer person references, 60% with a t_out)."""
+    rng = np.random.default_rng(seed)
+    start, _ = day_bounds(DAY)
+    t_in = start + rng.integers(6 * 3600, 20 * 3600, n_rows)
+    has_out = rng.random(n_rows) < 0.6
+    table = pa.table(
+        {
+            "person": rng.integers(0, 200_000, n_rows),
+            "venue": rng.integers(1, 80_000, n_rows).astype(np.uint32),
+            "t_in": t_in,
+            "t_out": pa.array(t_in + rng.integers(300, 3 * 3600, n_rows), mask=~has_out),
+            "category": rng.integers(1, 19, n_rows).astype(np.uint8),
+        }
+    )
+    path = root / "export.parquet"
+    pq.write_table(table, path)
+    return path
+
+
+def bulk_import(root: Path, n_rows: int) -> tuple[float, float]:
+    """(rows/s, scans/s) of `Importer` into a fresh synced data directory."""
+    source = import_file(root, n_rows)
+    with DataDir(root / "import", n_shards=16) as data:
+        importer = Importer(data.hot, Pseudonymiser(b"k" * 32), ImportOptions())
+        summary = importer.run(source)
+    return summary.rows / summary.seconds, summary.scans_accepted / summary.seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scans", type=int, default=2_000_000)
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--baseline-scans", type=int, default=300_000)
+    parser.add_argument("--import-rows", type=int, default=500_000)
     parser.add_argument("--dir", type=Path, default=None, help="scratch dir (default: tmp)")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(dir=args.dir))
@@ -128,11 +163,14 @@ def main() -> None:
                 resident += seg.person_order.nbytes + sum(
                     a.nbytes for a in (v.venue, v.t_in, v.t_out, v.person, v.flags)
                 )
-        with DataDir(root / "zstd", n_shards=16, compression="zstd") as zdata:
-            zdata.hot.submit(scans).result()
-            zresult = zdata.sealer.seal_day(DAY)
-            assert zresult is not None
-            zbytes = sum(e.bytes for e in zresult.entries)
+        other: dict[str, float] = {}
+        for name, compression in (("lz4", "lz4"), ("none", None)):
+            with DataDir(root / name, n_shards=16, compression=compression) as zdata:  # type: ignore[arg-type]
+                zdata.hot.submit(scans).result()
+                zresult = zdata.sealer.seal_day(DAY)
+                assert zresult is not None
+                other[name] = sum(e.bytes for e in zresult.entries) / len(scans)
+        import_rows, import_scans = bulk_import(root, args.import_rows)
 
         n = len(scans)
         hot_rate = n / write_s
@@ -152,8 +190,13 @@ def main() -> None:
             f"seal: {result.seconds:.2f} s = {result.scans / result.seconds:,.0f} scans/s "
             f"({len(result.entries)} files)"
         )
-        print(f"sealed on disk, uncompressed (mmap): {seg_bytes / n:.2f} B/scan")
-        print(f"sealed on disk, zstd:                {zbytes / n:.2f} B/scan")
+        print(
+            f"bulk import (Parquet, synced):          {import_scans:12,.0f} scans/s "
+            f"({import_rows:,.0f} rows/s) = {import_scans / put_rate:.1f}x single puts"
+        )
+        print(f"sealed on disk, zstd (default):      {seg_bytes / n:.2f} B/scan")
+        print(f"sealed on disk, lz4:                 {other['lz4']:.2f} B/scan")
+        print(f"sealed on disk, uncompressed (mmap): {other['none']:.2f} B/scan")
         print(f"resident for tracing (decoded columns):  {resident / n:.2f} B/scan")
     finally:
         shutil.rmtree(root, ignore_errors=True)
