@@ -151,15 +151,9 @@ class TraceEngine:
         for k, part in enumerate(parts):
             if not len(part):
                 continue
-            lo, hi = part.rows_of(persons)
-            n = hi - lo
-            case = np.repeat(np.arange(len(persons)), n)
-            pos = np.repeat(lo - np.r_[0, np.cumsum(n)[:-1]], n) + np.arange(int(n.sum()))
-            rows = part.person_order[pos].astype(np.int64)
-            t_in = part.t_in[rows]
-            # generous: no rule's stay exceeds a day; `_windows` clips exactly
-            keep = (t_in < hi_t[case]) & (t_in.astype(np.int64) + kernels.DAY_S >= lo_t[case])
-            rows, case = rows[keep], case[keep]
+            case, rows = kernels._case_rows(
+                part.person, part.person_order, part.t_in, persons, lo_t, hi_t
+            )
             cols["case"].append(case)
             cols["venue"].append(part.venue_of(rows))
             cols["t_in"].append(part.t_in[rows])
@@ -191,9 +185,9 @@ class TraceEngine:
         as_of: I64,
         parallel: bool,
     ) -> tuple[_Pieces, tuple[Any, ...]]:
-        p = rules.kernel_params(int(as_of.max()) if len(as_of) else 0)
+        p = rules.compiled[0]
         vcat = self.venues.category
-        weights = rules.weights_milli()
+        weights = rules.compiled[1]
         match = kernels._match_parallel if parallel else kernels._match
         chunks = []
         for k, part in enumerate(parts):
@@ -203,10 +197,11 @@ class TraceEngine:
             out = match(
                 w_off, w_venue, w_start, w_end, exclude, part.off, part.t_in, part.t_out,
                 part.person, part.flags, t_next, part.maxlen, p, vcat, self.dwell_s, weights,
+                as_of,
             )  # fmt: skip
             chunks.append((k, out, part))
         pieces = _concat_pieces(chunks, len(w_off) - 1)
-        threshold = np.full(len(w_off) - 1, rules.threshold_units(), dtype=np.int64)
+        threshold = np.full(len(w_off) - 1, rules.compiled[2], dtype=np.int64)
         aggregate = kernels._aggregate_parallel if parallel else kernels._aggregate
         agg = aggregate(
             pieces.piece_off, pieces.person, pieces.s, pieces.e, pieces.win, pieces.day,
@@ -230,7 +225,7 @@ class TraceEngine:
             merged["t_next"].astype(np.int64),
             lo,
             hi,
-            rules.kernel_params(0),
+            rules.compiled[0],
             self.venues.category,
             self.dwell_s,
         )

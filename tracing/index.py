@@ -89,12 +89,6 @@ class IndexPart:
         """Venue id of each row (from the offsets)."""
         return (np.searchsorted(self.off, rows, side="right") - 1).astype(np.int64)
 
-    def rows_of(self, persons: npt.NDArray[np.uint64]) -> tuple[I64, I64]:
-        """Per person, [lo, hi) into `person_order` (vectorised binary search)."""
-        lo = np.searchsorted(self.person, persons, side="left", sorter=self.person_order)
-        hi = np.searchsorted(self.person, persons, side="right", sorter=self.person_order)
-        return lo.astype(np.int64), hi.astype(np.int64)
-
     @property
     def t_next(self) -> U32:
         """The person's next check-in (a later second) the same local day, else local midnight."""

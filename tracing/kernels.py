@@ -30,7 +30,6 @@ from numba import njit, prange
 
 from tracing import config
 from tracing.rules import (
-    P_AS_OF,
     P_CASE_W,
     P_CHECKOUT,
     P_CLOSED,
@@ -216,6 +215,7 @@ def _match_case(
     vcat: Any,
     dwell: Any,
     weights: Any,
+    as_of_c: Any,
     fill: bool,
     pos: int,
     o_row: Any,
@@ -234,7 +234,7 @@ def _match_case(
     split = p[P_DAY_SPLIT]
     local_offset = p[P_LOCAL_OFFSET]
     ttl = p[P_TTL]
-    as_of = p[P_AS_OF]
+    as_of = as_of_c[c]
     case_w = p[P_CASE_W]
     n_slots = len(off) - 1
     n_vcat = len(vcat)
@@ -345,6 +345,7 @@ def _match_impl(
     vcat: Any,
     dwell: Any,
     weights: Any,
+    as_of: Any,
 ) -> tuple[Any, Any, Any, Any, Any, Any, Any, Any]:
     """Pieces of every case against one part: (piece_off, row, win, s, e, day, units, first).
 
@@ -359,7 +360,7 @@ def _match_impl(
     for c in prange(n_cases):
         counts[c] = _match_case_jit(
             c, w_off, w_venue, w_start, w_end, exclude, off, t_in, t_out, person, flags,
-            t_next, maxlen, p, vcat, dwell, weights, False, 0,
+            t_next, maxlen, p, vcat, dwell, weights, as_of, False, 0,
             dummy_i, dummy_i, dummy_i, dummy_i, dummy_i, dummy_i, dummy_b,
         )  # fmt: skip
     piece_off = np.zeros(n_cases + 1, np.int64)
@@ -376,7 +377,7 @@ def _match_impl(
     for c in prange(n_cases):
         _match_case_jit(
             c, w_off, w_venue, w_start, w_end, exclude, off, t_in, t_out, person, flags,
-            t_next, maxlen, p, vcat, dwell, weights, True, piece_off[c],
+            t_next, maxlen, p, vcat, dwell, weights, as_of, True, piece_off[c],
             o_row, o_win, o_s, o_e, o_day, o_units, o_first,
         )  # fmt: skip
     return piece_off, o_row, o_win, o_s, o_e, o_day, o_units, o_first
@@ -567,3 +568,50 @@ _match = _serial(_match_impl)
 _match_parallel = _parallel(_match_impl)
 _aggregate = _serial(_aggregate_impl)
 _aggregate_parallel = _parallel(_aggregate_impl)
+
+
+@njit(cache=config.CACHE, nogil=config.NOGIL, fastmath=config.FASTMATH)
+def _case_rows(person: Any, order: Any, t_in: Any, keys: Any, lo: Any, hi: Any) -> tuple[Any, Any]:
+    """Rows of each key's person (via the person-sorted permutation) that may touch its window.
+
+    Returns (case index, row) pairs grouped by case; a row qualifies when its check-in is
+    before `hi[c]` and less than a day before `lo[c]` (no rule's stay exceeds a day; the
+    window kernel clips exactly). numpy's `searchsorted(sorter=...)` validates the whole
+    permutation on every call, which made this look-up cost more than the trace.
+    """
+    n_keys = len(keys)
+    ranges = np.empty((n_keys, 2), np.int64)
+    total = 0
+    for c in range(n_keys):
+        key = keys[c]
+        a = 0
+        b = len(order)
+        while a < b:
+            mid = (a + b) >> 1
+            if person[order[mid]] < key:
+                a = mid + 1
+            else:
+                b = mid
+        start = a
+        b = len(order)
+        while a < b:
+            mid = (a + b) >> 1
+            if person[order[mid]] <= key:
+                a = mid + 1
+            else:
+                b = mid
+        ranges[c, 0] = start
+        ranges[c, 1] = a
+        total += a - start
+    case = np.empty(total, np.int64)
+    rows = np.empty(total, np.int64)
+    k = 0
+    for c in range(n_keys):
+        for j in range(ranges[c, 0], ranges[c, 1]):
+            r = np.int64(order[j])
+            t = np.int64(t_in[r])
+            if t < hi[c] and t + DAY_S >= lo[c]:
+                case[k] = c
+                rows[k] = r
+                k += 1
+    return case[:k], rows[:k]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -242,8 +243,18 @@ class RuleSet:
     def threshold_units(self) -> int:
         return round(float(self["threshold"]) * self.unit_divisor())
 
+    @cached_property
+    def compiled(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int]:
+        """(parameter vector with as_of 0, weights, threshold units), computed once per set."""
+        return self._params(), self.weights_milli(), self.threshold_units()
+
     def kernel_params(self, as_of: int) -> npt.NDArray[np.int64]:
         """The int64 parameter vector the kernels read (slots `P_*`)."""
+        p = self.compiled[0].copy()
+        p[P_AS_OF] = as_of
+        return p
+
+    def _params(self) -> npt.NDArray[np.int64]:
         p = np.zeros(N_PARAMS, dtype=np.int64)
         p[P_CLOSED] = self["interval"] == "closed"
         p[P_CHECKOUT] = CHECKOUT_MODES.index(str(self["checkout"]))
@@ -260,7 +271,6 @@ class RuleSet:
         p[P_MEASURE] = self["measure"] == "matches"
         p[P_CASE_W] = self.case_weight_milli()
         p[P_TTL] = int(self["ttl_days"]) * _DAY
-        p[P_AS_OF] = as_of
         p[P_LOCAL_OFFSET] = LOCAL_UTC_OFFSET_S
         return p
 
