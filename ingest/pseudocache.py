@@ -26,7 +26,10 @@ from storage.pseudonym import Pseudonymiser
 U64 = npt.NDArray[np.uint64]
 Mask = npt.NDArray[np.bool_]
 
+#: merge the recent dict into the sorted arrays at this size, or at any size once it has
+#: served this many lookups since the last merge (so hits stop paying dict lookups)
 _MERGE_AT: Final = 65_536
+_MERGE_AFTER_CALLS: Final = 64
 _STOP: Final = object()
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,7 @@ class PseudonymCache:
         self._vals = np.zeros(0, dtype=np.uint64)
         self._recent: dict[int, int] = {}
         self._texts: dict[str, int] = {}
+        self._calls_since_merge = 0
 
     def __len__(self) -> int:
         return len(self._keys) + len(self._recent) + len(self._texts)
@@ -72,6 +76,9 @@ class PseudonymCache:
         miss = np.flatnonzero(~hit & ~bad)
         if len(miss) == 0:
             return ids, bad
+        self._calls_since_merge += 1
+        if self._recent and self._calls_since_merge >= _MERGE_AFTER_CALLS:
+            self._merge()
         uniq, inverse = np.unique(refs[miss], return_inverse=True)
         found = np.array([self._recent.get(k, 0) for k in uniq.tolist()], dtype=np.uint64)
         new = np.flatnonzero(found == 0)
@@ -89,8 +96,11 @@ class PseudonymCache:
 
     def _remember(self, keys: U64, vals: U64) -> None:
         self._recent.update(zip(keys.tolist(), vals.tolist(), strict=True))
-        if len(self._recent) < _MERGE_AT:
-            return
+        if len(self._recent) >= _MERGE_AT:
+            self._merge()
+
+    def _merge(self) -> None:
+        self._calls_since_merge = 0
         if len(self._keys) + len(self._recent) > self._max:
             self._keys = np.zeros(0, dtype=np.uint64)
             self._vals = np.zeros(0, dtype=np.uint64)

@@ -220,33 +220,36 @@ def check_scans(
     `person_bad` flags rows whose person reference failed normalisation.
     """
     n = len(columns)
-    why = np.zeros(n, dtype=np.uint8)
-
-    def mark(mask: Mask, code: Why) -> None:
-        why[(why == 0) & mask] = code
-
     id_words = columns.scan_ids.view("<u8").reshape(n, 2) if n else np.zeros((0, 2), np.uint64)
-    mark((id_words[:, 0] == 0) & (id_words[:, 1] == 0), Why.SCAN_ID_ZERO)
-    mark(columns.directions > 1, Why.DIRECTION)
     t_ms = columns.times_ms
-    mark((t_ms < 1000) | (t_ms > MAX_TIME_MS), Why.TIME_RANGE)
     n_codes = len(columns.venue_codes)
-    mark(columns.venue_index >= n_codes, Why.VENUE_INDEX)
-    mark(person_bad, Why.PERSON)
     code = np.minimum(columns.venue_index, max(n_codes - 1, 0)).astype(np.intp)
     if n_codes:
-        mark(code_bad[code], Why.SIGNATURE)
+        sig_bad = code_bad[code]
         venue = code_venue[code]
     else:
+        sig_bad = np.ones(n, dtype=np.bool_)
         venue = np.zeros(n, dtype=np.uint32)
     in_range = venue < len(venues.registered)
     vidx = np.where(in_range, venue, 0).astype(np.intp)
-    mark(~(in_range & venues.registered[vidx]), Why.UNKNOWN_VENUE)
     t = np.clip(t_ms // 1000, 0, 0xFFFF_FFFF).astype(np.uint32)
+    t64 = t.astype(np.int64)
     closed = venues.closed_at[vidx]
-    mark((closed != 0) & (t >= closed), Why.VENUE_CLOSED)
-    mark(t.astype(np.int64) > now_s + skew_s, Why.FUTURE)
-    mark(t.astype(np.int64) < now_s - retention_s, Why.TOO_OLD)
+    # one pass: np.select takes the first true condition, i.e. the first failing check
+    checks = [
+        ((id_words[:, 0] == 0) & (id_words[:, 1] == 0), Why.SCAN_ID_ZERO),
+        (columns.directions > 1, Why.DIRECTION),
+        ((t_ms < 1000) | (t_ms > MAX_TIME_MS), Why.TIME_RANGE),
+        (columns.venue_index >= n_codes, Why.VENUE_INDEX),
+        (person_bad, Why.PERSON),
+        (sig_bad, Why.SIGNATURE),
+        (~(in_range & venues.registered[vidx]), Why.UNKNOWN_VENUE),
+        ((closed != 0) & (t >= closed), Why.VENUE_CLOSED),
+        (t64 > now_s + skew_s, Why.FUTURE),
+        (t64 < now_s - retention_s, Why.TOO_OLD),
+    ]
+    why = np.select([c for c, _ in checks], [np.uint8(w) for _, w in checks], np.uint8(0))
+    why = why.astype(np.uint8)
     return Checked(why=why, venue=venue.astype(np.uint32), t=t, category=venues.category[vidx])
 
 

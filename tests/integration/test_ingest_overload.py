@@ -58,7 +58,15 @@ def test_overload_is_refused_fast_and_acked_scans_are_kept(tmp_path: Path) -> No
     try:
         acked, codes = asyncio.run(_flood(prepared, server.target, streams=6, batches=30))
         assert codes, "expected some calls refused"
-        assert set(codes) == {grpc.StatusCode.RESOURCE_EXHAUSTED}
+        # the server refuses with RESOURCE_EXHAUSTED (its metrics count each one); a client
+        # still writing into a refused stream may report a local INTERNAL instead (a race in
+        # the grpc client, not a server status)
+        assert set(codes) <= {grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.INTERNAL}
+        assert server.server is not None
+        refused = server.server.metrics.value(
+            "qrtrace_ingest_refused_calls_total", {"code": "resource_exhausted"}
+        )
+        assert refused == len(codes)
         assert acked
         assert asyncio.run(_health(server.target)) == 1  # SERVING
     finally:

@@ -1,0 +1,381 @@
+"""Ingest benchmark: the real server (validated, pseudonymised, durable acks) beside the
+gRPC transport-only ceiling (same messages, a server that acks without decoding or storing),
+both measured in this run on this machine, client and server in separate processes:
+
+    python -m bench.bench_ingest --seconds 30
+
+Stream: `--streams` concurrent StreamScans calls of `--batch`-scan columnar batches (unique
+scan ids, numeric person references from a 200 k pool, 16 venue codes per batch); throughput
+counts only ACKed scans, and an ack means durable (fsync'd group commit). A warm-up (not
+timed) fills the pseudonym and QR caches first, as on a server that has been up a while.
+
+Unary: one-scan SubmitScans calls, first at full speed (64 in flight) for the capacity, then
+open-loop at half that rate for the p99 ack latency. Nothing asserts on the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import grpc
+import numpy as np
+
+from api.protos.checkin.v1 import ingest_pb2 as pb
+from ingest.client import auth_metadata
+
+ROOT = Path(__file__).resolve().parents[1]
+STREAM = "/checkin.v1.IngestService/StreamScans"
+UNARY = "/checkin.v1.IngestService/SubmitScans"
+VENUES = 2000
+PERSONS = 200_000
+OPTIONS = [
+    ("grpc.max_receive_message_length", 64 << 20),
+    ("grpc.max_send_message_length", 64 << 20),
+]
+
+
+# ---------------------------------------------------------------- servers (child process)
+
+
+async def _transport_server() -> tuple[Any, int]:
+    """Acks every batch as all-ACCEPTED without decoding: the transport ceiling."""
+
+    async def stream(requests: Any, _context: Any) -> Any:
+        async for raw in requests:
+            batch = pb.ScanBatch.FromString(raw)
+            n = len(batch.scan_ids) // 16
+            yield pb.BatchAck(batch_id=batch.batch_id, verdicts=b"\x01" * n, accepted=n)
+
+    async def unary(raw: bytes, _context: Any) -> pb.SubmitScansResponse:
+        req = pb.SubmitScansRequest.FromString(raw)
+        return pb.SubmitScansResponse(verdicts=[1] * len(req.scans), accepted=len(req.scans))
+
+    server = grpc.aio.server(options=OPTIONS)
+    handlers = {
+        "StreamScans": grpc.stream_stream_rpc_method_handler(
+            stream, response_serializer=pb.BatchAck.SerializeToString
+        ),
+        "SubmitScans": grpc.unary_unary_rpc_method_handler(
+            unary, response_serializer=pb.SubmitScansResponse.SerializeToString
+        ),
+    }
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler("checkin.v1.IngestService", handlers),)
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    return server, port
+
+
+def serve_child(mode: str, data_dir: Path) -> None:
+    """Run one server until stdin closes; print its port first."""
+
+    async def main() -> None:
+        if mode == "transport":
+            server, port = await _transport_server()
+            await server.start()
+        else:
+            from ingest.server import create_server  # noqa: PLC0415
+            from storage.settings import load_settings  # noqa: PLC0415
+
+            settings = load_settings(
+                None,
+                data_dir=data_dir,
+                ingest_port=0,
+                log_level="WARNING",
+                ingest_max_message_bytes=64 << 20,
+            )
+            server, port = create_server(settings)
+            await server.start()
+        sys.stdout.write(f"{port}\n")
+        sys.stdout.flush()
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+        if mode == "transport":
+            await server.stop(0)
+        else:
+            await server.shutdown()
+
+    asyncio.run(main())
+
+
+def prepare(data_dir: Path) -> tuple[str, list[str]]:
+    """Venues, keys and a device token in `data_dir`; returns (token, venue codes)."""
+    from ingest.auth import add_device  # noqa: PLC0415
+    from ingest.node import venue_keys_path  # noqa: PLC0415
+    from ingest.qrcode import KeyRing  # noqa: PLC0415
+    from storage.venues import Venue, VenueRegistry  # noqa: PLC0415
+
+    now = int(time.time())
+    with VenueRegistry(data_dir / "venues") as registry:
+        registry.register_many(
+            [Venue(v, f"v{v}", 1 + v % 30, 1 + v % 18, now - 86_400) for v in range(1, VENUES + 1)]
+        )
+    ring = KeyRing.load_or_create(venue_keys_path(data_dir))
+    token = add_device(data_dir / "tokens.json", "bench")
+    return token, [ring.sign(v) for v in range(1, VENUES + 1)]
+
+
+class Child:
+    """A server subprocess; closing stdin shuts it down (gracefully for the real one)."""
+
+    def __init__(self, mode: str, data_dir: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.bench_ingest", "--serve", mode, str(data_dir)],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        self.port = int(self.proc.stdout.readline())
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(120)
+
+
+# ---------------------------------------------------------------- client
+
+
+class BatchMaker:
+    """Serialized ScanBatches with fresh scan ids; the other columns come from templates."""
+
+    def __init__(self, codes: list[str], batch: int, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        self.batch = batch
+        self.salt = int(rng.integers(1, 2**62))
+        now_ms = int(time.time() * 1000)
+        self.templates = []
+        for _ in range(8):
+            picked = rng.choice(len(codes), 16, replace=False)
+            self.templates.append(
+                pb.ScanBatch(
+                    times_ms=(now_ms - rng.integers(0, 3_600_000, batch)).astype("<i8").tobytes(),
+                    directions=rng.integers(0, 2, batch, dtype=np.uint8).tobytes(),
+                    venue_codes=[codes[i] for i in picked],
+                    venue_index=rng.integers(0, 16, batch).astype("<u4").tobytes(),
+                    person_numbers=(10**11 + rng.integers(0, PERSONS, batch))
+                    .astype("<u8")
+                    .tobytes(),
+                )
+            )
+        self.next = 0
+
+    def make(self) -> tuple[int, bytes]:
+        k = self.next
+        self.next += 1
+        ids = np.empty((self.batch, 2), "<u8")
+        ids[:, 0] = (k << 20) + np.arange(self.batch) + 1
+        ids[:, 1] = self.salt
+        msg = self.templates[k % len(self.templates)]
+        msg.batch_id = k
+        msg.scan_ids = ids.tobytes()
+        return k, msg.SerializeToString()
+
+
+async def stream_run(
+    port: int,
+    token: str,
+    codes: list[str],
+    *,
+    streams: int,
+    batch: int,
+    seconds: float,
+    warmup: float,
+) -> dict[str, float]:
+    """Acked scans/s over `seconds` after `warmup`, with `streams` concurrent calls."""
+    acked = 0
+    counting = False
+    stop_at = time.perf_counter() + warmup + seconds
+    latencies: list[float] = []
+
+    async def one(s: int, channel: grpc.aio.Channel) -> None:
+        nonlocal acked
+        maker = BatchMaker(codes, batch, seed=1000 + s)
+        sent: dict[int, float] = {}
+        call = channel.stream_stream(
+            STREAM, request_serializer=None, response_deserializer=pb.BatchAck.FromString
+        )
+
+        async def requests() -> Any:
+            while time.perf_counter() < stop_at:
+                k, raw = maker.make()
+                sent[k] = time.perf_counter()
+                yield raw
+                if len(sent) > 32:  # keep a bounded window in flight
+                    await asyncio.sleep(0)
+                    while len(sent) > 32 and time.perf_counter() < stop_at:
+                        await asyncio.sleep(0.0005)
+
+        async for ack in call(requests(), metadata=auth_metadata(token)):
+            t0 = sent.pop(ack.batch_id)
+            if ack.accepted + ack.duplicate != batch:
+                raise AssertionError(
+                    f"batch {ack.batch_id}: {ack.rejected} rejected: {ack.rejections[:1]}"
+                )
+            if counting:
+                acked += ack.accepted
+                latencies.append(time.perf_counter() - t0)
+
+    async def clock() -> None:
+        nonlocal counting
+        await asyncio.sleep(warmup)
+        counting = True
+
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=OPTIONS) as channel:
+        t = asyncio.create_task(clock())
+        begin = time.perf_counter()
+        await asyncio.gather(*(one(s, channel) for s in range(streams)))
+        await t
+        elapsed = time.perf_counter() - begin - warmup
+    lat = np.array(latencies) * 1000 if latencies else np.array([np.nan])
+    return {
+        "scans_per_s": acked / elapsed,
+        "p50_ms": float(np.percentile(lat, 50)),
+        "p99_ms": float(np.percentile(lat, 99)),
+    }
+
+
+def _scan(codes: list[str], rng: np.random.Generator, k: int) -> bytes:
+    return pb.SubmitScansRequest(
+        scans=[
+            pb.Scan(
+                scan_id=k.to_bytes(8, "little") + rng.bytes(8),
+                person_ref=str(10**11 + int(rng.integers(0, PERSONS))),
+                venue_code=codes[int(rng.integers(0, 16))],
+                time_ms=int(time.time() * 1000) - 1000,
+            )
+        ]
+    ).SerializeToString()
+
+
+async def unary_run(
+    port: int,
+    token: str,
+    codes: list[str],
+    *,
+    seconds: float,
+    rate: float | None,
+    inflight: int = 64,
+) -> dict[str, float]:
+    """One-scan calls: closed loop with `inflight` outstanding, or open loop at `rate`/s."""
+    rng = np.random.default_rng(int(time.time()))
+    latencies: list[float] = []
+    done = 0
+    md = auth_metadata(token)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=OPTIONS) as channel:
+        call = channel.unary_unary(
+            UNARY, request_serializer=None, response_deserializer=pb.SubmitScansResponse.FromString
+        )
+        begin = time.perf_counter()
+        end = begin + seconds
+        counter = iter(range(1, 10**12))
+
+        async def one() -> None:
+            nonlocal done
+            raw = _scan(codes, rng, next(counter))
+            t0 = time.perf_counter()
+            reply = await call(raw, metadata=md)
+            latencies.append(time.perf_counter() - t0)
+            done += reply.accepted + reply.duplicate
+
+        if rate is None:
+
+            async def worker() -> None:
+                while time.perf_counter() < end:
+                    await one()
+
+            await asyncio.gather(*(worker() for _ in range(inflight)))
+        else:
+            tasks = []
+            k = 0
+            while (due := begin + k / rate) < end:
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                tasks.append(asyncio.create_task(one()))
+                k += 1
+            await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - begin
+    lat = np.array(latencies) * 1000
+    return {
+        "scans_per_s": done / elapsed,
+        "p50_ms": float(np.percentile(lat, 50)),
+        "p99_ms": float(np.percentile(lat, 99)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--warmup", type=float, default=5)
+    parser.add_argument("--streams", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--unary-seconds", type=float, default=10)
+    parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve_child(args.serve[0], Path(args.serve[1]))
+        return
+    out = sys.stdout.write
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        data_dir = Path(tmp)
+        token, codes = prepare(data_dir)
+        results: dict[str, dict[str, float]] = {}
+        for mode in ("transport", "real"):
+            child = Child(mode, data_dir)
+            try:
+                results[f"stream {mode}"] = asyncio.run(
+                    stream_run(
+                        child.port,
+                        token,
+                        codes,
+                        streams=args.streams,
+                        batch=args.batch,
+                        seconds=args.seconds,
+                        warmup=args.warmup,
+                    )
+                )
+                cap = asyncio.run(
+                    unary_run(child.port, token, codes, seconds=args.unary_seconds, rate=None)
+                )
+                results[f"unary {mode} capacity"] = cap
+                results[f"unary {mode} at half"] = asyncio.run(
+                    unary_run(
+                        child.port,
+                        token,
+                        codes,
+                        seconds=args.unary_seconds,
+                        rate=cap["scans_per_s"] / 2,
+                    )
+                )
+            finally:
+                child.close()
+        out(f"ingest benchmark: {args.streams} streams x {args.batch}-scan batches, ")
+        out(f"{args.seconds:.0f} s timed\n")
+        for name, r in results.items():
+            out(f"  {name:<26} {r['scans_per_s']:>12,.0f} scans/s   ")
+            out(f"p50 {r['p50_ms']:7.2f} ms   p99 {r['p99_ms']:7.2f} ms\n")
+        s_real, s_tr = (
+            results["stream real"]["scans_per_s"],
+            results["stream transport"]["scans_per_s"],
+        )
+        u_real, u_tr = (
+            results["unary real capacity"]["scans_per_s"],
+            results["unary transport capacity"]["scans_per_s"],
+        )
+        out(f"  stream: real / transport ceiling = {s_real / s_tr:.2f}\n")
+        out(f"  unary:  real / transport ceiling = {u_real / u_tr:.2f}\n")
+
+
+if __name__ == "__main__":
+    main()
