@@ -17,6 +17,9 @@ Sealing does not delete batches: it records in the manifest which sequences of a
 sealed (`sealed` at open, `mark_sealed` later), which removes them from the in-memory tail
 but keeps them in the log, and so in the index, until `drop_days_before` retires the day
 once retries for it can no longer arrive. That keeps exactly-once across a seal.
+
+Totals (`storage.totals`) are counted from the same log: at open from every batch, and from
+each commit's accepted scans after its fsync, so they can never disagree with it.
 """
 
 from __future__ import annotations
