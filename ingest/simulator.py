@@ -26,10 +26,7 @@ from api.protos.checkin.v1 import ingest_pb2 as pb
 from ingest.client import auth_metadata, encode_batch, open_channel, stub
 from ingest.validation import Verdict
 from storage.records import SECONDS_PER_DAY
-from storage.synthetic_city import CityConfig, build_city, iter_visit_batches
-
-#: numeric person references of the fleet: an app account number per synthetic person
-PERSON_BASE = 10**11
+from storage.synthetic_city import CityConfig, build_city, iter_visit_batches, person_reference
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +48,7 @@ def city_scans(config: CityConfig, *, now: float | None = None) -> FleetScans:
     day = next(iter_visit_batches(city, config))
     outs = day.has_checkout
     venue = np.concatenate([day.venue, day.venue[outs]])
-    person = np.concatenate([day.person, day.person[outs]]).astype(np.uint64) + PERSON_BASE
+    person = person_reference(np.concatenate([day.person, day.person[outs]]))
     t = np.concatenate([day.t_in, day.t_out[outs]]).astype(np.int64)
     direction = np.concatenate([np.zeros(len(day), np.uint8), np.ones(int(outs.sum()), np.uint8)])
     order = np.argsort(t, kind="stable")

@@ -1,8 +1,9 @@
 """Registering a synthetic city's static tables: venues into the registry, people into the
 person directory, so an imported city traces end to end (wards of venues and of contacts).
 
-The synthetic person reference is the decimal person index (`str(person)`), the same number
-`qrtrace demo` prints as `#N`; it is pseudonymised with the data directory's key exactly as
+The synthetic person reference is the app account number `person_reference(person)`
+(`PERSON_REF_BASE + index`, the visits' `person_ref` column, what the scanner-fleet simulator
+sends and `qrtrace demo` prints); it is pseudonymised with the data directory's key exactly as
 the visit import does, so directory rows and scans meet on the same `person_id`. Venue ids
 are the city's own (1..N). Runs once per city, so the per-venue/per-person objects the
 registry and directory APIs take are acceptable here (this is not the scan path).
@@ -22,6 +23,7 @@ from storage.directory import PersonDirectory
 from storage.domain import LOCAL_TZ
 from storage.pseudonym import Pseudonymiser
 from storage.synthetic_city.config import CityConfig
+from storage.synthetic_city.names import person_reference
 from storage.synthetic_city.writer import PEOPLE_FILE, VENUES_FILE, VISITS_DIR, read_city_json
 from storage.venues import Venue, VenueRegistry
 
@@ -88,9 +90,9 @@ def register_city(
     for lo in range(0, len(rows), _CHUNK):
         registry.register_many(rows[lo : lo + _CHUNK])
     people = pq.read_table(city_dir / PEOPLE_FILE, columns=["person", "home_ward", "phone", "name"])
-    person = people.column("person").to_numpy()
-    ids = pseudonymiser.person_ids(person)
-    references = [str(p) for p in person.tolist()]
+    person_refs = person_reference(people.column("person").to_numpy())
+    ids = pseudonymiser.person_ids(person_refs)
+    references = [str(p) for p in person_refs.tolist()]
     wards = people.column("home_ward").to_numpy().astype(np.int64)
     phones = people.column("phone").to_pylist()
     names = people.column("name").to_pylist()

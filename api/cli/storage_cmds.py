@@ -10,6 +10,7 @@ import csv
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, TextIO
@@ -150,6 +151,8 @@ def import_visits(
                     highlight=False,
                 )
                 source = registered.visits_dir
+                # a city's scans carry the app account number, not the dense index
+                options = replace(options, columns={"person": "person_ref", **options.columns})
             writer = None
             if rejects is not None:
                 reject_file = rejects.open("w", newline="", encoding="utf-8")

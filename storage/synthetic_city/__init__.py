@@ -10,6 +10,7 @@ from storage.synthetic_city.city import City, People, Venues, build_city
 from storage.synthetic_city.config import GENERATOR_VERSION, CityConfig
 from storage.synthetic_city.describe import CityDescription, describe_city, venue_names
 from storage.synthetic_city.errors import CityConfigError, CityOutputError, SyntheticCityError
+from storage.synthetic_city.names import PERSON_REF_BASE, person_reference
 from storage.synthetic_city.outbreak import OutbreakPlan, plant_outbreak
 from storage.synthetic_city.render import render_description
 from storage.synthetic_city.truth import OutbreakTruth, TruthCollector
@@ -18,6 +19,7 @@ from storage.synthetic_city.writer import CitySummary, write_city
 
 __all__ = [
     "GENERATOR_VERSION",
+    "PERSON_REF_BASE",
     "City",
     "CityConfig",
     "CityConfigError",
@@ -34,6 +36,7 @@ __all__ = [
     "build_city",
     "describe_city",
     "iter_visit_batches",
+    "person_reference",
     "plant_outbreak",
     "render_description",
     "venue_names",

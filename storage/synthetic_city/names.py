@@ -8,6 +8,8 @@ more common than their northern spellings Hoàng and Vũ. Phones are unique by c
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -129,6 +131,21 @@ _VENUE_PREFIX: dict[str, str] = {
     "bank": "Ngân hàng",
     "transport": "Trạm xe",
 }
+
+
+#: App account numbers of synthetic people start here: 12 digits, never 0 (ingest reads a
+#: zero person number as "unset"), and visibly not a phone number.
+PERSON_REF_BASE = 10**11
+
+
+def person_reference(person: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.uint64]:
+    """The reference (app account number) a synthetic person scans with, by dense index.
+
+    Every path that turns the city into scans (import, the scanner-fleet simulator, the demo)
+    uses this one mapping, so a person registered in the directory and the same person's
+    streamed scans share one pseudonym.
+    """
+    return np.asarray(person, dtype=np.uint64) + np.uint64(PERSON_REF_BASE)
 
 
 def person_names(n: int, rng: np.random.Generator) -> Strs:

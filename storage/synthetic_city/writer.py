@@ -33,6 +33,7 @@ from storage.domain import CATEGORIES, WARDS
 from storage.synthetic_city.city import City, build_city
 from storage.synthetic_city.config import GENERATOR_VERSION, CityConfig, planted_visit_count
 from storage.synthetic_city.errors import CityOutputError
+from storage.synthetic_city.names import person_reference
 from storage.synthetic_city.truth import TruthCollector
 from storage.synthetic_city.visits import VisitBatch, iter_visit_batches
 
@@ -155,6 +156,7 @@ def people_table(city: City) -> pa.Table:
     return pa.table(
         {
             "person": p.person,
+            "reference": person_reference(p.person),
             "home_ward": p.home_ward,
             "app_user": p.app_user,
             "activity": p.activity,
@@ -170,6 +172,7 @@ def visits_table(batch: VisitBatch) -> pa.Table:
     return pa.table(
         {
             "person": batch.person,
+            "person_ref": person_reference(batch.person),
             "venue": batch.venue,
             "t_in": batch.t_in,
             "t_out": pa.array(batch.t_out, mask=~batch.has_checkout),

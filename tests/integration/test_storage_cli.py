@@ -12,6 +12,7 @@ import pytest
 from storage.datadir import DataDir
 from storage.directory import PersonDirectory
 from storage.pseudonym import Pseudonymiser, load_or_create_key
+from storage.synthetic_city import PERSON_REF_BASE
 from storage.venues import VenueRegistry
 
 from .test_cli import qrtrace
@@ -36,19 +37,20 @@ def test_city_import_registers_venues_and_people_and_seals(tmp_path: Path) -> No
 
     visits = pq.read_table(city / "visits").to_pydict()
     key = load_or_create_key(data / "pseudonym.key")
-    person = visits["person"][0]
-    pid = Pseudonymiser(key).person_id(str(person))  # the demo's "#N" is str(N)
+    reference = visits["person_ref"][0]  # the app account number scans carry
+    assert reference == visits["person"][0] + PERSON_REF_BASE
+    pid = Pseudonymiser(key).person_id(str(reference))
     with PersonDirectory(data / "people") as people:
         record = people.lookup(pid)
         assert record is not None
-        assert record.reference == str(person)
+        assert record.reference == str(reference)
     with VenueRegistry(data / "venues") as venues:
         assert len(venues.arrays()) > 300
     with DataDir(data) as store:
         assert store.hot.tail_days() == []  # sealed by the import
         assert sum(store.totals.daily_scans().values()) == store.hot.stats().index_entries
         mine = store.reader.visits_of_person(pid, 0, 2**32 - 1)
-        rows = [i for i, p in enumerate(visits["person"]) if p == person]
+        rows = [i for i, p in enumerate(visits["person_ref"]) if p == reference]
         assert sorted(mine.t_in.tolist()) == sorted(visits["t_in"][i] for i in rows)
 
 
