@@ -47,6 +47,7 @@ from tracing.rules import (
     P_TAIL_MAX,
     P_TTL,
 )
+from tracing.sorting import stable_sort
 
 DAY_S = 86_400
 OBSERVED_MASK = 0b11  # storage.visits.T_OUT_RULE_MASK: 0 = check-out observed
@@ -430,14 +431,11 @@ def _aggregate_impl(
         if lo == hi:
             continue
         o = np.arange(lo, hi)
-        o = o[np.argsort(win[o], kind="mergesort")]
-        o = o[np.argsort(e[o], kind="mergesort")]
-        o = o[np.argsort(s[o], kind="mergesort")]
-        o = o[np.argsort(day[o], kind="mergesort")]
-        o = o[np.argsort(person[o], kind="mergesort")]
+        stable_sort(o, person, day, s, e, win)
         m = 0
         j = 0
-        # temporary per-contact evidence lists: pieces in (person, s) order among first pieces
+        # per-contact evidence: its first pieces, already in (s, e, win) order because a first
+        # piece's day is the day of its start (monotone in s)
         tmp_ev = np.empty(hi - lo, np.int64)
         tmp_ev_start = np.empty(hi - lo + 1, np.int64)
         n_ev = 0
@@ -451,7 +449,6 @@ def _aggregate_impl(
             cur_day = day[o[j]]
             day_sum = 0
             tmp_ev_start[m] = n_ev
-            ev_first_pos = n_ev
             while j < hi - lo and person[o[j]] == who:
                 i = o[j]
                 if day[i] != cur_day:
@@ -468,12 +465,6 @@ def _aggregate_impl(
                 t_last = max(t_last, e[i])
                 j += 1
             best = max(best, day_sum)
-            # evidence of this contact sorted by (s, e, win): stable sorts on its slice
-            ev = tmp_ev[ev_first_pos:n_ev].copy()
-            ev = ev[np.argsort(win[ev], kind="mergesort")]
-            ev = ev[np.argsort(e[ev], kind="mergesort")]
-            ev = ev[np.argsort(s[ev], kind="mergesort")]
-            tmp_ev[ev_first_pos:n_ev] = ev
             q = lo + m
             c_person[q] = who
             c_units[q] = total
@@ -484,12 +475,12 @@ def _aggregate_impl(
             c_high[q] = (best if per_day else total) >= threshold[c]
             m += 1
         tmp_ev_start[m] = n_ev
-        # rank: score desc, shared desc, earliest exposure, person (stable sorts, last key first)
+        # rank: score desc, shared desc, earliest exposure, then person (the current order)
         r = np.arange(m)
-        r = r[np.argsort(c_person[lo : lo + m][r], kind="mergesort")]
-        r = r[np.argsort(c_first[lo : lo + m][r], kind="mergesort")]
-        r = r[np.argsort(-c_shared[lo : lo + m][r], kind="mergesort")]
-        r = r[np.argsort(-c_units[lo : lo + m][r], kind="mergesort")]
+        neg_units = -c_units[lo : lo + m]
+        neg_shared = -c_shared[lo : lo + m]
+        t_first_c = c_first[lo : lo + m]
+        stable_sort(r, neg_units, neg_shared, t_first_c, t_first_c, t_first_c)
         cp = c_person[lo : lo + m].copy()
         cu = c_units[lo : lo + m].copy()
         cd = c_day_max[lo : lo + m].copy()
