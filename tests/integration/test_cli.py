@@ -142,5 +142,9 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         env={"QRTRACE_DEMO_SCANS": "20000"},
     )
     assert result.returncode == 0, result.stderr
-    assert "F0" in result.stdout
+    out = result.stdout
+    assert "F1 list of F0 1000" in out
+    assert "recall 100%" in out, out
+    assert "0 rejected" in out
     assert (tmp_path / "d" / "demo" / "city" / "outbreak.json").is_file()
+    assert (tmp_path / "d" / "demo" / "node" / "manifest.json").is_file()
