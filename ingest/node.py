@@ -48,7 +48,7 @@ class IngestNode:
     ) -> None:
         root = Path(settings.data_dir)
         self.settings = settings
-        self.data = DataDir(root, sync=sync)
+        self.data = DataDir(root, sync=sync, index_capacity=settings.hot_index_capacity)
         self.venues = VenueRegistry(root / "venues")
         self.people = PersonDirectory(root / "people")
         self.keyring = KeyRing.load_or_create(venue_keys_path(root))

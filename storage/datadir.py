@@ -42,6 +42,7 @@ class DataDir:
         compression: Compression = DEFAULT_COMPRESSION,
         queue_size: int = 1024,
         sync: bool = True,
+        index_capacity: int = 0,
     ) -> None:
         self.root = Path(root)
         self.segment_dir = self.root / "segments"
@@ -57,6 +58,7 @@ class DataDir:
             sealed=self.manifest.sealed,
             queue_size=queue_size,
             sync=sync,
+            index_capacity=index_capacity,
         )
         self.sealer = Sealer(
             self.hot, self.manifest, self.segment_dir, dwell_s=dwell_s, compression=compression

@@ -132,11 +132,14 @@ class HotStore:
         queue_size: int = 1024,
         max_group_scans: int = 262_144,
         sync: bool = True,
+        index_capacity: int = 0,
     ) -> None:
         """Open (or create) the log at `path` and rebuild the index and tail from it.
 
         `sealed` maps a local day to the highest sequence already sealed into segments (from
         the manifest): those batches stay out of the tail. `sync=False` is for benchmarks only.
+        `index_capacity` pre-sizes the exactly-once index so the writer does not pause to
+        rehash it while a busy day fills it (it still grows past that).
         """
         if not 1 <= n_shards <= 0xFFFF:
             raise ValueError(f"n_shards must be in [1, 65535], got {n_shards}")
@@ -153,7 +156,7 @@ class HotStore:
         self._sealed: dict[int, int] = dict(sealed or {})
         self._tail: dict[int, list[_Chunk]] = {}
         self._tail_version: dict[int, int] = {}
-        self._index = ScanIdIndex()
+        self._index = ScanIdIndex(max(index_capacity, 1))
         #: held by the writer for a whole commit (index, write, bookkeeping) and by
         #: `drop_days_before` to swap in a rebuilt index: the index has one owner at a time
         self._commit_lock = threading.Lock()

@@ -150,6 +150,11 @@ class Settings(BaseSettings):
     ingest_metrics_port: int = Field(
         default=0, ge=0, le=65535, description="Prometheus /metrics port (0: no HTTP endpoint)."
     )
+    hot_index_capacity: int = Field(
+        default=0,
+        ge=0,
+        description="Scans the exactly-once index is pre-sized for (0: from the log at open).",
+    )
 
     @classmethod
     def settings_customise_sources(
