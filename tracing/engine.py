@@ -161,13 +161,20 @@ class TraceEngine:
             cols["flags"].append(part.flags[rows])
             cols["t_next"].append(part.t_next[rows] if needs_next else part.t_in[rows])
             cols["part"].append(np.full(len(rows), k, dtype=np.int8))
-        merged = {
-            k: np.concatenate(v) if v else np.zeros(0, dtype=np.int64) for k, v in cols.items()
-        }
-        order = np.argsort(merged["case"], kind="stable")
-        merged = {k: v[order] for k, v in merged.items()}
+        if len(cols["case"]) == 1:  # one non-empty part: nothing to merge
+            merged = {k: v[0] for k, v in cols.items()}
+        else:
+            merged = {
+                k: np.concatenate(v) if v else np.zeros(0, dtype=np.int64) for k, v in cols.items()
+            }
+        if len(cols["case"]) > 1 and len(persons) > 1:  # each part's rows come grouped by case
+            order = np.argsort(merged["case"], kind="stable")
+            merged = {k: v[order] for k, v in merged.items()}
         cv_off = np.zeros(len(persons) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(merged["case"], minlength=len(persons)), out=cv_off[1:])
+        if len(persons) == 1:
+            cv_off[1] = len(merged["case"])
+        else:
+            np.cumsum(np.bincount(merged["case"], minlength=len(persons)), out=cv_off[1:])
         return cv_off, merged
 
     # ------------------------------------------------------------ kernels
@@ -309,6 +316,10 @@ def _concat_pieces(chunks: list[tuple[int, Any, IndexPart]], n_cases: int) -> _P
             np.zeros(n_cases + 1, np.int64), np.zeros(0, np.int8), z, z, z, z, z, z,
             np.zeros(0, np.bool_), np.zeros(0, np.uint64),
         )  # fmt: skip
+    if len(chunks) == 1:  # one part: the kernel's output is already grouped by case
+        k, (piece_off, row, win, s, e, day, units, first), part = chunks[0]
+        part_col = np.full(len(row), k, np.int8)
+        return _Pieces(piece_off, part_col, row, win, s, e, day, units, first, part.person[row])
     part_ids, cases, cols = [], [], []
     for k, out, part in chunks:
         piece_off, row, win, s, e, day, units, first = out
@@ -319,7 +330,7 @@ def _concat_pieces(chunks: list[tuple[int, Any, IndexPart]], n_cases: int) -> _P
     case = np.concatenate(cases)
     merged = [np.concatenate(c) for c in zip(*cols, strict=True)]
     part_col = np.concatenate(part_ids)
-    if len(chunks) > 1 and n_cases > 1:
+    if n_cases > 1:
         order = np.argsort(case, kind="stable")
         merged = [m[order] for m in merged]
         part_col = part_col[order]

@@ -105,17 +105,21 @@ class ContactTable:
     ) -> ContactTable:
         _c_off, person, units, day_max, shared, first, last, high, ev_off, ev, ev_units = agg
         win = pieces.win[ev]
+        rows = pieces.row[ev]
         flags = np.zeros(len(ev), dtype=np.uint8)
-        for k, part in enumerate(parts):
-            mine = pieces.part[ev] == k
-            flags[mine] = part.flags[pieces.row[ev][mine]]
+        if len(ev):
+            which = pieces.part[ev]
+            for k, part in enumerate(parts):
+                if len(part):
+                    mine = which == k
+                    flags[mine] = part.flags[rows[mine]]
         if w_src is not None and case_cols is not None:
             case_flags = case_cols["flags"][w_src[win]].astype(np.int16)
         else:
             case_flags = np.full(len(ev), -1, dtype=np.int16)
         start, end = pieces.s[ev], pieces.e[ev]
+        # every contact has at least one shared visit, so no reduceat segment is empty
         overlap = np.add.reduceat(end - start, ev_off[:-1]) if len(ev) else np.zeros(0, np.int64)
-        overlap = np.where(np.diff(ev_off) > 0, overlap, 0) if len(person) else overlap
         return cls(
             person.astype(np.uint64), units, day_max, shared, first, last, high,
             overlap.astype(np.int64), ev_off, w_venue[win], start, end, ev_units, flags,
