@@ -223,10 +223,10 @@ def run(folder: Path, work: Path) -> Section:
         f"Source: `{folder.name}`: {routes.rows:,} route rows, {len(routes.patient):,} loaded "
         f"({sum(routes.rejects.values()):,} rejected"
         + "".join(f"; {n} {r}" for r, n in sorted(routes.rejects.items()))
-        + f"), {len(with_routes):,} patients with routes. `infected_by` links to listed "
-        f"patients: {len(links):,} ("
-        + ", ".join(f"{n:,} {r}" for r, n in sorted(link_counts.items()))
-        + "). Pairs where source and infectee both have routes: "
+        + f"), {len(with_routes):,} patients with routes. `infected_by` links resolved to a "
+        f"listed patient: {len(links):,}; link outcomes: "
+        + ", ".join(f"{r} {n:,}" for r, n in sorted(link_counts.items()))
+        + ". Pairs where source and infectee both have routes: "
         f"{sum(1 for i, s in links.items() if i in with_routes and s in with_routes):,}.",
         "",
         "Rules: `plain` with `slot_min=1440, slot_side=both, checkout=stored` (day slots); "
