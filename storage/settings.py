@@ -155,6 +155,16 @@ class Settings(BaseSettings):
         ge=0,
         description="Scans the exactly-once index is pre-sized for (0: from the log at open).",
     )
+    api_host: str = Field(
+        default="127.0.0.1",
+        description="Address the officer API (gRPC and HTTP) binds; plaintext only on loopback.",
+    )
+    api_grpc_port: int = Field(
+        default=50052, ge=0, le=65535, description="Officer API gRPC port (0: any free port)."
+    )
+    api_http_port: int = Field(
+        default=8080, ge=0, le=65535, description="Officer API HTTP/JSON port (0: any free port)."
+    )
 
     @classmethod
     def settings_customise_sources(

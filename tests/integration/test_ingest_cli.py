@@ -42,7 +42,20 @@ def qrtrace(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str
 
 def _serve(data_dir: Path) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli.main", "serve", "--port", "0", "--data-dir", str(data_dir)],
+        [
+            sys.executable,
+            "-m",
+            "api.cli.main",
+            "serve",
+            "--port",
+            "0",
+            "--api-grpc-port",
+            "0",
+            "--http-port",
+            "0",
+            "--data-dir",
+            str(data_dir),
+        ],
         cwd=ROOT,
         env=ENV,
         stderr=subprocess.PIPE,
