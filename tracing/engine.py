@@ -27,7 +27,7 @@ from storage.domain import LOCAL_TZ
 from storage.visits import DEFAULT_DWELL_S
 from tracing import kernels
 from tracing.errors import TraceWindowError
-from tracing.index import IndexPart
+from tracing.index import IndexPart, link_parts
 from tracing.results import CaseVisit, ContactTable, TraceResult
 from tracing.rules import RuleSet
 
@@ -127,10 +127,25 @@ class TraceEngine:
         self.people = people or PersonLookup()
         self.dwell_s = np.ascontiguousarray(dwell_s, dtype=np.int64)
         self.threads = threads
+        self._linked: tuple[tuple[IndexPart, ...], list[IndexPart]] | None = None
 
-    def parts(self) -> Sequence[IndexPart]:
-        """The index parts as of now (sealed + hot tail)."""
-        return self._parts()
+    def parts(self, rules: RuleSet | None = None) -> Sequence[IndexPart]:
+        """The index parts as of now (sealed + hot tail); under a rule set that ends a visit at
+        the next check-in, views whose `t_next` spans every part (cached per set of parts)."""
+        parts = self._parts()
+        if rules is None or rules["checkout"] != "next-checkin-or-midnight":
+            return parts
+        if sum(1 for p in parts if len(p)) < 2:
+            return parts
+        linked = self._linked
+        if (
+            linked is None
+            or len(linked[0]) != len(parts)
+            or any(a is not b for a, b in zip(linked[0], parts, strict=True))
+        ):
+            linked = (tuple(parts), link_parts(parts))
+            self._linked = linked
+        return linked[1]
 
     # ------------------------------------------------------------ case visits
 
@@ -241,7 +256,7 @@ class TraceEngine:
 
     def trace_case(self, person_id: int, window: Window, rules: RuleSet) -> TraceResult:
         """Ranked contacts of one F0 over `window` (its own visits excluded)."""
-        parts = self._parts()
+        parts = self.parts(rules)
         persons = np.array([person_id], dtype=np.uint64)
         cv_off, merged = self.case_visits(parts, persons, [window], rules)
         w_off, w_venue, w_start, w_end, w_src = self._windows(
@@ -262,7 +277,7 @@ class TraceEngine:
 
     def trace_exposure(self, venue: int, window: Window, rules: RuleSet) -> TraceResult:
         """Everyone at `venue` during `window`, scored by `rules` (no case-side extras)."""
-        parts = self._parts()
+        parts = self.parts(rules)
         w_off = np.array([0, 1], dtype=np.int64)
         pieces, agg = self._run(
             parts=parts, w_off=w_off, w_venue=np.array([venue], np.int64),
@@ -290,7 +305,7 @@ class TraceEngine:
             )
         if self.threads:
             numba.set_num_threads(self.threads)
-        parts = self._parts()
+        parts = self.parts(rules)
         persons = np.ascontiguousarray(person_ids, dtype=np.uint64)
         cv_off, merged = self.case_visits(parts, persons, windows, rules)
         w_off, w_venue, w_start, w_end, _w_src = self._windows(

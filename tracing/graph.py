@@ -60,7 +60,7 @@ def clusters(
         )
         for c in cases
     ]
-    parts = engine.parts()
+    parts = engine.parts(rules)
     cv_off, cols = engine.case_visits(parts, persons, lookback, rules)
     visits_by_venue: dict[int, list[tuple[int, int]]] = defaultdict(list)
     source_hits: dict[int, set[int]] = defaultdict(set)

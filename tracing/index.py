@@ -22,11 +22,13 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from storage.domain import LOCAL_UTC_OFFSET_S
 from storage.hotstore import HotStore
-from storage.manifest import Manifest
+from storage.manifest import Manifest, SegmentEntry
 from storage.records import SECONDS_PER_DAY, day_bounds, local_day
 from storage.segments import Segment
 from storage.visits import DEFAULT_DWELL_S, Visits, build_visits
+from tracing.index_kernels import merge_order, merge_rows, next_later, rows_of_persons
 
 I64 = npt.NDArray[np.int64]
 U32 = npt.NDArray[np.uint32]
@@ -45,6 +47,9 @@ class IndexPart:
     person_order: U32
     _t_next: U32 | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: a view (`with_peers`) shares its base's columns and its base's own `t_next`
+    _base: IndexPart | None = field(default=None, repr=False)
+    _peers: tuple[IndexPart, ...] = field(default=(), repr=False)
 
     def __len__(self) -> int:
         return len(self.t_in)
@@ -69,11 +74,7 @@ class IndexPart:
         counts = np.bincount(visits.venue, minlength=n_slots)
         off = np.zeros(n_slots + 1, dtype=np.int64)
         np.cumsum(counts, out=off[1:])
-        maxlen = np.zeros(n_slots, dtype=np.uint32)
-        nonempty = np.flatnonzero(counts)
-        if len(nonempty):
-            lengths = (visits.t_out.astype(np.int64) - visits.t_in).clip(0).astype(np.uint32)
-            maxlen[nonempty] = np.maximum.reduceat(lengths, off[nonempty])
+        maxlen = _longest_stays(off, visits.t_in, visits.t_out)
         order = np.lexsort((visits.t_in, visits.person)).astype(np.uint32)
         return cls(
             off,
@@ -85,18 +86,84 @@ class IndexPart:
             order,
         )
 
+    def merged(self, other: IndexPart) -> IndexPart:
+        """This part and `other` as one part, without re-sorting (this part's rows first on
+        ties, as a rebuild over older-then-newer segments orders them)."""
+        if not len(other):
+            return self
+        if not len(self):
+            return other
+        off, t_in, t_out, person, flags, a_pos, b_pos = merge_rows(
+            self.off, self.t_in, self.t_out, self.person, self.flags,
+            other.off, other.t_in, other.t_out, other.person, other.flags,
+        )  # fmt: skip
+        order = merge_order(self.person_order, a_pos, other.person_order, b_pos, person, t_in)
+        maxlen = np.zeros(len(off) - 1, dtype=np.uint32)
+        for m in (self.maxlen, other.maxlen):
+            np.maximum(maxlen[: len(m)], m, out=maxlen[: len(m)])
+        return IndexPart(off, t_in, t_out, person, flags, maxlen, order)
+
+    def without_days(self, days: npt.ArrayLike) -> IndexPart:
+        """The rows whose check-in falls on none of the local `days` (retention's removal)."""
+        keep = ~np.isin(local_day(self.t_in), np.asarray(days, dtype=np.uint32))
+        if keep.all():
+            return self
+        kept = np.zeros(len(keep) + 1, dtype=np.int64)
+        np.cumsum(keep, out=kept[1:])
+        off = kept[self.off]
+        order = self.person_order[keep[self.person_order]]
+        order = kept[order.astype(np.int64)].astype(np.uint32)
+        t_in, t_out = self.t_in[keep], self.t_out[keep]
+        maxlen = _longest_stays(off, t_in, t_out)
+        return IndexPart(off, t_in, t_out, self.person[keep], self.flags[keep], maxlen, order)
+
+    def with_peers(self, peers: Sequence[IndexPart]) -> IndexPart:
+        """A view of this part (same columns) whose `t_next` also sees `peers`' check-ins.
+
+        The NHS rule ends a visit without check-out at the person's next check-in that day,
+        which may sit in another part (a late scan in the hot tail of a sealed day).
+        """
+        base = self._base or self
+        return IndexPart(
+            self.off, self.t_in, self.t_out, self.person, self.flags, self.maxlen,
+            self.person_order, _base=base, _peers=tuple(p._base or p for p in peers),
+        )  # fmt: skip
+
     def venue_of(self, rows: npt.NDArray[np.integer]) -> I64:
         """Venue id of each row (from the offsets)."""
         return (np.searchsorted(self.off, rows, side="right") - 1).astype(np.int64)
 
     @property
     def t_next(self) -> U32:
-        """The person's next check-in (a later second) the same local day, else local midnight."""
+        """The person's next check-in (a later second) the same local day, else local midnight;
+        over this part and its peers (a view's own-part values are cached on its base)."""
         if self._t_next is None:
             with self._lock:
                 if self._t_next is None:
-                    self._t_next = self._build_t_next()
+                    own = self._base.t_next if self._base is not None else self._build_t_next()
+                    self._t_next = self._with_peer_checkins(own)
         return self._t_next
+
+    def _with_peer_checkins(self, own: U32) -> U32:
+        """`own` lowered where a peer part holds an earlier same-day later check-in."""
+        peers = [p for p in self._peers if len(p)]
+        if not peers or not len(self):
+            return own
+        keys = np.unique(min([self, *peers], key=len).person)
+        mine = rows_of_persons(self.person, self.person_order, keys)
+        rows = [rows_of_persons(p.person, p.person_order, keys) for p in peers]
+        cand_p = np.concatenate([p.person[r] for p, r in zip(peers, rows, strict=True)])
+        cand_t = np.concatenate([p.t_in[r] for p, r in zip(peers, rows, strict=True)])
+        order = np.lexsort((cand_t, cand_p))
+        nxt = next_later(
+            self.person[mine], self.t_in[mine], cand_p[order], cand_t[order], LOCAL_UTC_OFFSET_S
+        )
+        better = (nxt >= 0) & (nxt < own[mine])
+        if not better.any():
+            return own
+        out = own.copy()
+        out[mine[better]] = nxt[better]
+        return out
 
     def _build_t_next(self) -> U32:
         o = self.person_order.astype(np.int64)
@@ -116,11 +183,30 @@ class IndexPart:
         return out
 
 
+def _longest_stays(off: I64, t_in: U32, t_out: U32) -> U32:
+    """Longest stay per venue slot (the search bound), 0 for an empty slot."""
+    maxlen = np.zeros(len(off) - 1, dtype=np.uint32)
+    nonempty = np.flatnonzero(np.diff(off))
+    if len(nonempty):
+        lengths = (t_out.astype(np.int64) - t_in).clip(0).astype(np.uint32)
+        maxlen[nonempty] = np.maximum.reduceat(lengths, off[nonempty])
+    return maxlen
+
+
+def link_parts(parts: Sequence[IndexPart]) -> list[IndexPart]:
+    """Views of `parts` whose `t_next` spans all of them (see `IndexPart.with_peers`)."""
+    return [p.with_peers([q for q in parts if q is not p]) for p in parts]
+
+
 class IndexSource:
     """The sealed and hot parts of one data directory, cached by manifest files / tail versions.
 
     The view is taken under the manifest lock, like `storage.reader`, so a concurrent seal is
-    seen entirely before or after: never a visit in both parts, never in neither.
+    seen entirely before or after: never a visit in both parts, never in neither. The sealed
+    part is maintained incrementally: a new seal's segments are read alone and merged in
+    (`IndexPart.merged`), retention's removal of whole days filters them out
+    (`IndexPart.without_days`, checked against the manifest's row counts); anything else (a
+    rewritten file, a reordered manifest) rebuilds it from every segment.
     """
 
     def __init__(
@@ -135,14 +221,16 @@ class IndexSource:
         self.manifest = manifest
         self.segment_dir = Path(segment_dir)
         self.dwell_s = dwell_s
-        self._sealed: tuple[tuple[str, ...], IndexPart] | None = None
+        self._sealed: tuple[tuple[str, ...], IndexPart, tuple[SegmentEntry, ...]] | None = None
         self._hot: tuple[tuple[tuple[int, int], ...], IndexPart] | None = None
         self._lock = threading.Lock()
+        #: how the sealed part was last brought up to date: "rebuilt", "merged" or "kept"
+        self.last_sealed_update = "kept"
 
     def parts(self) -> Sequence[IndexPart]:
         """[sealed part, hot part], rebuilt only when what they cover changed."""
         with self.manifest.lock:
-            entries = [e for e in self.manifest.entries if e.rows]
+            entries = tuple(e for e in self.manifest.entries if e.rows)
             days = self.hot.tail_days()
             tails = {d: self.hot.tail_scans(d) for d in days}
         files = tuple(sorted(e.file for e in entries))
@@ -150,9 +238,7 @@ class IndexSource:
         with self._lock:
             sealed, hot = self._sealed, self._hot
         if sealed is None or sealed[0] != files:
-            segments = [Segment.open(self.segment_dir, e) for e in entries]
-            visits = Visits.concat([s.visits for s in segments])
-            sealed = (files, IndexPart.from_visits(visits))
+            sealed = (files, self._sealed_part(sealed, entries), entries)
         if hot is None or hot[0] != hot_key:
             visits = Visits.concat(
                 [build_visits(scans, d, self.dwell_s) for d, (scans, _q, _v) in tails.items()]
@@ -161,3 +247,46 @@ class IndexSource:
         with self._lock:
             self._sealed, self._hot = sealed, hot
         return [sealed[1], hot[1]]
+
+    def _read(self, entries: Sequence[SegmentEntry]) -> IndexPart:
+        segments = [Segment.open(self.segment_dir, e) for e in entries]
+        return IndexPart.from_visits(Visits.concat([s.visits for s in segments]))
+
+    def _sealed_part(
+        self,
+        old: tuple[tuple[str, ...], IndexPart, tuple[SegmentEntry, ...]] | None,
+        entries: tuple[SegmentEntry, ...],
+    ) -> IndexPart:
+        """The sealed part for `entries`, from `old` when only whole days went and new
+        segments came after every kept one; else rebuilt."""
+        if old is not None:
+            part = _updated(old[1], old[2], entries)
+            if part is not None:
+                added = [e for e in entries if e.file not in {o.file for o in old[2]}]
+                self.last_sealed_update = "merged"
+                return part.merged(self._read(added)) if added else part
+        self.last_sealed_update = "rebuilt"
+        return self._read(entries)
+
+
+def _updated(
+    part: IndexPart, old: tuple[SegmentEntry, ...], new: tuple[SegmentEntry, ...]
+) -> IndexPart | None:
+    """`part` (built from `old`) less the removed entries, or None when that can't be exact."""
+    new_files = {e.file for e in new}
+    old_files = {e.file for e in old}
+    removed = [e for e in old if e.file not in new_files]
+    kept = [e.file for e in new if e.file in old_files]
+    if kept != [e.file for e in old if e.file in new_files]:
+        return None  # kept entries reordered
+    if kept and any(e.file not in old_files for e in new[: len(kept)]):
+        return None  # a new entry before a kept one: ties would order differently
+    if not removed:
+        return part
+    days = {e.day for e in removed}
+    if any(e.day in days for e in new):
+        return None  # part of a day went (a rewrite), not a whole day
+    trimmed = part.without_days(sorted(days))
+    if len(part) - len(trimmed) != sum(e.rows for e in removed):
+        return None
+    return trimmed

@@ -93,7 +93,8 @@ def run_engine(  # noqa: PLR0917
     engine = TraceEngine(lambda: parts, venues)
     result = engine.trace_case(case_person, Window(lo, hi), rules)
     got = table_contacts(result.table)
-    oracle_rows = [v for p in part_rows for v in with_t_next(p)]
+    # the next check-in is the person's, wherever it is stored (sealed or hot)
+    oracle_rows = with_t_next([v for p in part_rows for v in p])
     dwell = DEFAULT_DWELL_S.tolist()
     wins = naive.windows(
         [v for v in oracle_rows if v.person == case_person], lo, hi, rules, cats, dwell
