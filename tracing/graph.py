@@ -73,18 +73,24 @@ def clusters(
                 visits_by_venue[venue].append((t_in, case.person))
             if onset - source_days[1] * 86_400 <= t_in < onset - source_days[0] * 86_400 + 86_400:
                 source_hits[venue].add(case.person)
+    refs = engine.people.references(persons)
+    name = {
+        int(p): r if r is not None else f"pseudonym:{int(p):016x}"
+        for p, r in zip(persons.tolist(), refs, strict=True)
+    }
     components: list[dict[str, Any]] = []
     for comp in nx.connected_components(graph):
         case_ids = sorted(p for kind, p in comp if kind == "case")
         if case_ids:
             components.append(
                 {
-                    "cases": [f"{p:016x}" for p in case_ids],
+                    "cases": [name[p] for p in case_ids],
+                    "case_ids": [f"{p:016x}" for p in case_ids],
                     "contacts": sum(1 for kind, _ in comp if kind == "contact"),
                     "venues": sorted(v for kind, v in comp if kind == "venue"),
                 }
             )
-    components.sort(key=lambda c: (-len(c["cases"]), c["cases"]))
+    components.sort(key=lambda c: (-len(c["cases"]), c["case_ids"]))
     hot = []
     span = hot_spot_hours * 3600
     for venue, seen in visits_by_venue.items():

@@ -87,6 +87,10 @@ def test_clusters_json(data_dir: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["hot_spots"][0]["venue"] == 5
+    # cases are named by the reference as ingested (from the person directory)
+    listed = {c for comp in doc["components"] for c in comp["cases"]}
+    assert listed == {"0912345678", "0911111111"}
+    assert all(len(h) == 16 for comp in doc["components"] for h in comp["case_ids"])
 
 
 @pytest.mark.parametrize(

@@ -177,6 +177,8 @@ def test_clusters_link_the_planted_cases(city_store: CityStore) -> None:
     doc = clusters(city_store.engine, cases, RULE_SETS["vn-moh"], hot_spot_cases=1)
     assert doc["cases"] == len(cases)
     assert sum(len(c["cases"]) for c in doc["components"]) == len(cases)
+    listed = {ref for c in doc["components"] for ref in c["cases"]}
+    assert listed == {f"p{c.person}" for c in city_store.truth.cases}
     assert doc["hot_spots"]  # with N = 1 every case venue is a hot spot
 
 
