@@ -112,6 +112,9 @@ def visits_as_scans(
 
 def local_day(t: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
     """Local (UTC+7) day number of epoch seconds: the day a scan is filed and sealed under."""
+    # u32 math where it cannot wrap (t before 2106): no int64 copy of a large column
+    if t.dtype == np.uint32 and len(t) and int(t.max()) <= 0xFFFFFFFF - LOCAL_UTC_OFFSET_S:
+        return (t + np.uint32(LOCAL_UTC_OFFSET_S)) // np.uint32(SECONDS_PER_DAY)
     return ((t.astype(np.int64) + LOCAL_UTC_OFFSET_S) // SECONDS_PER_DAY).astype(np.uint32)
 
 
