@@ -29,6 +29,7 @@ from collections.abc import Callable
 import duckdb
 import numpy as np
 
+from storage.records import local_day
 from storage.synthetic_city import CityConfig, build_city, iter_visit_batches
 from storage.visits import Visits
 from tracing.engine import TraceEngine, VenueInfo, Window, local_midnight
@@ -64,6 +65,28 @@ def load(scans: int, days: int, seed: int) -> tuple[Visits, VenueInfo, int]:
     return Visits.concat(parts), venues, local_midnight(config.start_date)
 
 
+def incremental(visits: Visits, part: IndexPart, start: int, days: int) -> tuple[float, float]:
+    """Seconds to merge the newest day into an index of the others (what a seal now costs
+    the tracing index) and to drop the oldest day (retention); both checked against `part`."""
+    last = start + (days - 1) * 86_400
+    older = IndexPart.from_visits(visits.take(visits.t_in < last))
+    newest = IndexPart.from_visits(visits.take(visits.t_in >= last))
+    t = time.perf_counter()
+    merged = older.merged(newest)
+    merge_s = time.perf_counter() - t
+    for name in ("off", "t_in", "t_out", "person", "flags", "maxlen", "person_order"):
+        if not np.array_equal(getattr(merged, name), getattr(part, name)):
+            raise SystemExit(f"MISMATCH: merged index column {name} differs from a full build")
+    del older, newest, merged
+    first_day = int(local_day(np.array([start], np.uint32))[0])
+    t = time.perf_counter()
+    trimmed = part.without_days([first_day])
+    drop_s = time.perf_counter() - t
+    if len(trimmed) != int((visits.t_in >= start + 86_400).sum()):
+        raise SystemExit("MISMATCH: dropping the oldest day left the wrong number of visits")
+    return merge_s, drop_s
+
+
 def p50_ms(fn: Callable[[int], object], cases: list[int]) -> float:
     times = []
     for p in cases:
@@ -91,6 +114,12 @@ def main() -> None:
     part = IndexPart.from_visits(visits)
     took = time.perf_counter() - t
     print(f"index built in {took:.1f} s, {part.nbytes / len(part):.1f} B/visit resident")
+    merge_s, drop_s = incremental(visits, part, start, args.days)
+    print(
+        f"newest day merged into the other {args.days - 1} days' index in {merge_s:.2f} s "
+        f"(equal to the full build: {took / merge_s:.0f}x faster); oldest day dropped in "
+        f"{drop_s:.2f} s"
+    )
     parts = [part, IndexPart.empty()]
     engine = TraceEngine(lambda: parts, venues)
     mid = start + (args.days // 2) * 86_400
@@ -173,6 +202,11 @@ def main() -> None:
         cases[:100],
     )
     print(f"  engine + JSON shaping of every row (no directory look-ups): {json_ms:.3f} ms")
+    page_ms = p50_ms(
+        lambda p: engine_case(p).to_json_bytes(limit=50),  # type: ignore[attr-defined]
+        cases[:100],
+    )
+    print(f"  engine + first page of 50 rows as JSON bytes (orjson): {page_ms:.3f} ms")
 
     batch = np.array(cases[: args.batch], dtype=np.uint64)
     windows = [window] * len(batch)

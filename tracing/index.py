@@ -28,7 +28,13 @@ from storage.manifest import Manifest, SegmentEntry
 from storage.records import SECONDS_PER_DAY, day_bounds, local_day
 from storage.segments import Segment
 from storage.visits import DEFAULT_DWELL_S, Visits, build_visits
-from tracing.index_kernels import merge_order, merge_rows, next_later, rows_of_persons
+from tracing.index_kernels import (
+    drop_rows,
+    merge_order,
+    merge_rows,
+    next_later,
+    rows_of_persons,
+)
 
 I64 = npt.NDArray[np.int64]
 U32 = npt.NDArray[np.uint32]
@@ -97,7 +103,11 @@ class IndexPart:
             self.off, self.t_in, self.t_out, self.person, self.flags,
             other.off, other.t_in, other.t_out, other.person, other.flags,
         )  # fmt: skip
-        order = merge_order(self.person_order, a_pos, other.person_order, b_pos, person, t_in)
+        b_order = other.person_order
+        order = merge_order(
+            self.person_order, self.person, self.t_in, a_pos,
+            other.person[b_order], other.t_in[b_order], b_pos[b_order],
+        )  # fmt: skip
         maxlen = np.zeros(len(off) - 1, dtype=np.uint32)
         for m in (self.maxlen, other.maxlen):
             np.maximum(maxlen[: len(m)], m, out=maxlen[: len(m)])
@@ -105,17 +115,17 @@ class IndexPart:
 
     def without_days(self, days: npt.ArrayLike) -> IndexPart:
         """The rows whose check-in falls on none of the local `days` (retention's removal)."""
-        keep = ~np.isin(local_day(self.t_in), np.asarray(days, dtype=np.uint32))
-        if keep.all():
+        drop = np.zeros(len(self), dtype=np.bool_)
+        for day in np.unique(np.asarray(days, dtype=np.int64)).tolist():
+            lo, hi = day_bounds(day)
+            drop |= (self.t_in >= lo) & (self.t_in < hi)
+        if not drop.any():
             return self
-        kept = np.zeros(len(keep) + 1, dtype=np.int64)
-        np.cumsum(keep, out=kept[1:])
-        off = kept[self.off]
-        order = self.person_order[keep[self.person_order]]
-        order = kept[order.astype(np.int64)].astype(np.uint32)
-        t_in, t_out = self.t_in[keep], self.t_out[keep]
-        maxlen = _longest_stays(off, t_in, t_out)
-        return IndexPart(off, t_in, t_out, self.person[keep], self.flags[keep], maxlen, order)
+        return IndexPart(
+            *drop_rows(
+                self.off, self.t_in, self.t_out, self.person, self.flags, self.person_order, drop
+            )
+        )
 
     def with_peers(self, peers: Sequence[IndexPart]) -> IndexPart:
         """A view of this part (same columns) whose `t_next` also sees `peers`' check-ins.

@@ -85,34 +85,90 @@ def merge_rows(
 
 
 @njit(cache=config.CACHE, nogil=config.NOGIL, fastmath=config.FASTMATH)
-def merge_order(a_order: Any, a_pos: Any, b_order: Any, b_pos: Any, person: Any, t_in: Any) -> Any:
-    """Merged person order: rows by (person, t_in, row), as `lexsort((t_in, person))` gives."""
+def merge_order(
+    a_order: Any,
+    a_person: Any,
+    a_t_in: Any,
+    a_pos: Any,
+    b_person: Any,
+    b_t_in: Any,
+    b_row: Any,
+) -> Any:
+    """Merged person order: rows by (person, t_in, row), as `lexsort((t_in, person))` gives.
+
+    Part a is the big one: its keys are read through its own order (three independent loads
+    per row, which the memory system overlaps); part b arrives as keys already in its order.
+    """
     na = len(a_order)
-    nb = len(b_order)
+    nb = len(b_row)
     out = np.empty(na + nb, np.uint32)
-    i = 0
     j = 0
-    for k in range(na + nb):
-        if i >= na:
-            take_b = True
-        elif j >= nb:
-            take_b = False
-        else:
-            ra = a_pos[a_order[i]]
-            rb = b_pos[b_order[j]]
-            if person[rb] != person[ra]:
-                take_b = person[rb] < person[ra]
-            elif t_in[rb] != t_in[ra]:
-                take_b = t_in[rb] < t_in[ra]
-            else:
-                take_b = rb < ra
-        if take_b:
-            out[k] = b_pos[b_order[j]]
+    k = 0
+    for i in range(na):
+        x = a_order[i]
+        pa = a_person[x]
+        ta = a_t_in[x]
+        ra = a_pos[x]
+        while j < nb and (
+            b_person[j] < pa
+            or (b_person[j] == pa and (b_t_in[j] < ta or (b_t_in[j] == ta and b_row[j] < ra)))
+        ):
+            out[k] = b_row[j]
             j += 1
-        else:
-            out[k] = a_pos[a_order[i]]
-            i += 1
+            k += 1
+        out[k] = ra
+        k += 1
+    while j < nb:
+        out[k] = b_row[j]
+        j += 1
+        k += 1
     return out
+
+
+@njit(cache=config.CACHE, nogil=config.NOGIL, fastmath=config.FASTMATH)
+def drop_rows(
+    off: Any, t_in: Any, t_out: Any, person: Any, flags: Any, order: Any, drop: Any
+) -> tuple[Any, Any, Any, Any, Any, Any, Any]:
+    """The part without the rows where `drop` is set: (off, t_in, t_out, person, flags,
+    maxlen, person order), in one pass over the rows and one over the order."""
+    n = len(t_in)
+    n_slots = len(off) - 1
+    new_row = np.empty(n, np.int64)
+    kept = 0
+    for r in range(n):
+        new_row[r] = kept
+        if not drop[r]:
+            kept += 1
+    o_off = np.zeros(n_slots + 1, np.int64)
+    o_t_in = np.empty(kept, np.uint32)
+    o_t_out = np.empty(kept, np.uint32)
+    o_person = np.empty(kept, np.uint64)
+    o_flags = np.empty(kept, np.uint8)
+    maxlen = np.zeros(n_slots, np.uint32)
+    k = 0
+    for v in range(n_slots):
+        o_off[v] = k
+        longest: Any = 0
+        for r in range(off[v], off[v + 1]):
+            if drop[r]:
+                continue
+            o_t_in[k] = t_in[r]
+            o_t_out[k] = t_out[r]
+            o_person[k] = person[r]
+            o_flags[k] = flags[r]
+            length = np.int64(t_out[r]) - np.int64(t_in[r])
+            longest = max(longest, length)
+            k += 1
+        maxlen[v] = longest
+    o_off[n_slots] = k
+    o_order = np.empty(kept, np.uint32)
+    k = 0
+    for i in range(len(order)):
+        r = order[i]
+        if not drop[r]:
+            o_order[k] = new_row[r]
+            k += 1
+    return o_off, o_t_in, o_t_out, o_person, o_flags, maxlen, o_order
 
 
 @njit(cache=config.CACHE, nogil=config.NOGIL, fastmath=config.FASTMATH)
