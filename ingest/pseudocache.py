@@ -138,7 +138,7 @@ class PseudonymCache:
 class DirectoryWriter(Protocol):
     """The part of `storage.directory.PersonDirectory` the feed uses."""
 
-    def person_ids(self) -> U64: ...
+    def missing(self, person_ids: U64) -> U64: ...
 
     def upsert_many(
         self,
@@ -153,7 +153,6 @@ class DirectoryFeed:
 
     def __init__(self, directory: DirectoryWriter, *, max_pending: int = 1_000_000) -> None:
         self._directory = directory
-        self._known = directory.person_ids()
         self._queue: queue.Queue[tuple[U64, list[str]] | object] = queue.Queue(max_pending)
         self.dropped = 0
         self.written = 0
@@ -186,8 +185,9 @@ class DirectoryFeed:
         ids = np.concatenate([b[0] for b in batches])
         refs = [r for b in batches for r in b[1]]
         uniq, first = np.unique(ids, return_index=True)
-        pos = np.minimum(np.searchsorted(self._known, uniq), max(len(self._known) - 1, 0))
-        new = (self._known[pos] != uniq) if len(self._known) else np.ones(len(uniq), np.bool_)
+        # the directory answers "who is new" itself (vectorised), so the feed keeps no copy
+        # of every person id and pays no O(people) merge per write
+        new = np.isin(uniq, self._directory.missing(uniq), assume_unique=True)
         if not new.any():
             return
         take = first[new]
@@ -199,7 +199,6 @@ class DirectoryFeed:
             log.exception("person directory write failed", extra={"people": len(take)})
             return
         self.written += len(take)
-        self._known = np.union1d(self._known, ids[take])
 
     def close(self) -> None:
         """Write what is queued, then stop the thread."""

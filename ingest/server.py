@@ -2,8 +2,9 @@
 
 `create_server(settings)` builds and binds it (port 0 picks a free port, for tests) and
 returns `(server, port)`; `qrtrace serve` adds signal handling. The servicer is thin:
-decode (`ingest.codec`), check and store (`ingest.pipeline`), encode. Everything that
-bounds memory lives here:
+decode (`ingest.codec`), check and store (`ingest.pipeline`), encode; the stream handler is
+`ingest.stream`, unary calls are coalesced by `ingest.unary`, and `ingest.flow` holds the
+in-flight budget and the writer -> loop bridge. The limits that bound memory:
 
 - `ingest_max_message_bytes` caps a request (grpc answers RESOURCE_EXHAUSTED);
 - `ingest_max_streams` caps open streams, `ingest_stream_window` the batches one stream has
@@ -28,7 +29,6 @@ import ipaddress
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, Final
 
 import grpc
@@ -45,9 +45,12 @@ from ingest.errors import (
     OverloadedError,
     ShuttingDownError,
 )
+from ingest.flow import Budget, CompletionBridge
 from ingest.metrics import IngestMetrics
 from ingest.node import IngestNode
 from ingest.pipeline import Ingestor, Prepared
+from ingest.stream import ENDING, serve_stream
+from ingest.unary import UnaryCoalescer
 from storage.errors import QrtraceError, StoreClosedError, StoreOverloadedError
 from storage.settings import Settings
 
@@ -102,73 +105,29 @@ class _AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         return await continuation(details)
 
 
-class _Budget:
-    """Scans admitted but not yet durable, across all calls (loop thread only)."""
-
-    def __init__(self, limit: int, wait_s: float, metrics: IngestMetrics) -> None:
-        self.limit = limit
-        self.used = 0
-        self._wait_s = wait_s
-        self._room = asyncio.Event()
-        self._metrics = metrics
-
-    async def admit(self, n: int) -> None:
-        deadline = time.monotonic() + self._wait_s
-        while self.used > 0 and self.used + n > self.limit:
-            self._room.clear()
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise OverloadedError(
-                    f"{self.used} scans in flight, limit {self.limit}; expected the client to"
-                    " back off and retry unacknowledged batches"
-                )
-            try:
-                await asyncio.wait_for(self._room.wait(), remaining)
-            except TimeoutError:
-                continue
-        self.used += n
-        self._metrics.queue_depth.set(self.used)
-
-    def release(self, n: int) -> None:
-        self.used -= n
-        self._metrics.queue_depth.set(self.used)
-        self._room.set()
-
-
-@dataclass(slots=True)
-class _Pending:
-    batch_id: int
-    received: float
-    n: int
-    prepared: Prepared | None
-    future: asyncio.Future[Any] | None
-    ack: pb.BatchAck | None
-
-
-_EOF: Final = object()
-
-
 class IngestServicer:
     """StreamScans and SubmitScans over one `Ingestor`."""
 
     def __init__(self, ingestor: Ingestor, settings: Settings, metrics: IngestMetrics) -> None:
-        self._ingestor = ingestor
-        self._settings = settings
-        self._metrics = metrics
-        self._budget = _Budget(
+        self.ingestor = ingestor
+        self.settings = settings
+        self.metrics = metrics
+        self._bridge: CompletionBridge | None = None
+        self._unary = UnaryCoalescer(ingestor, self.start_batch)
+        self._budget = Budget(
             settings.ingest_max_inflight_scans,
             settings.ingest_overload_wait_ms / 1000,
             metrics,
         )
         self.draining = False
         self.streams = 0
-        self._readers: set[asyncio.Task[Any]] = set()
+        self.readers: set[asyncio.Task[Any]] = set()
         self._calls_done = asyncio.Event()
         self._calls = 0
 
     # ------------------------------------------------------------ shared
 
-    async def _start(
+    async def start_batch(
         self, n: int, columns_prepare: Callable[[], Prepared]
     ) -> tuple[Prepared, asyncio.Future[Any] | None]:
         """Admit `n` scans into the budget, prepare and submit; the future resolves durable."""
@@ -177,22 +136,22 @@ class IngestServicer:
         await self._budget.admit(n)
         try:
             prepared = columns_prepare()
-            cfuture = self._ingestor.submit(prepared)
+            cfuture = self.ingestor.submit(prepared)
         except BaseException:
             self._budget.release(n)
             raise
         if cfuture is None:
             self._budget.release(n)
             return prepared, None
-        loop = asyncio.get_running_loop()
-        cfuture.add_done_callback(lambda _f: loop.call_soon_threadsafe(self._budget.release, n))
-        return prepared, asyncio.wrap_future(cfuture)
+        if self._bridge is None:
+            self._bridge = CompletionBridge(asyncio.get_running_loop())
+        return prepared, self._bridge.watch(cfuture, lambda: self._budget.release(n))
 
-    def _enter(self) -> None:
+    def enter(self) -> None:
         self._calls += 1
         self._calls_done.clear()
 
-    def _leave(self) -> None:
+    def leave(self) -> None:
         self._calls -= 1
         if self._calls == 0:
             self._calls_done.set()
@@ -210,12 +169,12 @@ class IngestServicer:
     def stop_reading(self) -> None:
         """Shutdown: every stream stops taking batches (its admitted ones still get acks)."""
         self.draining = True
-        for task in list(self._readers):
+        for task in list(self.readers):
             task.cancel()
 
-    async def _refuse(self, context: grpc.aio.ServicerContext, exc: QrtraceError) -> None:
+    async def refuse(self, context: grpc.aio.ServicerContext, exc: QrtraceError) -> None:
         code = status_of(exc)
-        self._metrics.refused.labels(code.name.lower()).inc()
+        self.metrics.refused.labels(code.name.lower()).inc()
         await context.abort(code, str(exc))
 
     # ------------------------------------------------------------ unary
@@ -227,7 +186,7 @@ class IngestServicer:
     ) -> pb.SubmitScansResponse:
         """Up to 50 scans; answers once the accepted ones are durable."""
         received = time.perf_counter()
-        self._enter()
+        self.enter()
         try:
             if isinstance(request, codec.Undecodable):
                 return codec.submit_error("request", f"not a {request.message}: {request.reason}")
@@ -236,27 +195,16 @@ class IngestServicer:
             except MalformedBatchError as exc:
                 return codec.submit_error(exc.field, exc.reason)
             try:
-                prepared, future = await self._start(
-                    len(columns), lambda: self._ingestor.prepare(columns)
-                )
-                stored = None if future is None else await future
-            except (
-                OverloadedError,
-                StoreOverloadedError,
-                ShuttingDownError,
-                StoreClosedError,
-            ) as exc:
-                await self._refuse(context, exc)
+                outcome = await self._unary.submit(columns, phones)
+            except ENDING as exc:
+                await self.refuse(context, exc)
                 raise AssertionError("unreachable") from None
-            outcome = self._ingestor.finish(prepared, stored)
-            if any(phones):
-                await self._ingestor.record_contacts(prepared, outcome, phones)
-            self._metrics.count_verdicts(outcome.verdicts)
-            self._metrics.batches.labels("unary").inc()
-            self._metrics.ack_latency.labels("unary").observe(time.perf_counter() - received)
+            self.metrics.count_verdicts(outcome.verdicts)
+            self.metrics.batches.labels("unary").inc()
+            self.metrics.ack_latency.labels("unary").observe(time.perf_counter() - received)
             return codec.submit_response(outcome)
         finally:
-            self._leave()
+            self.leave()
 
     # ------------------------------------------------------------ stream
 
@@ -265,116 +213,8 @@ class IngestServicer:
         requests: AsyncIterator[pb.ScanBatch | codec.Undecodable],
         context: grpc.aio.ServicerContext,
     ) -> None:
-        """Batches in, acks out in the same order; see the module docstring for limits."""
-        if self.draining:
-            await self._refuse(context, ShuttingDownError("server is shutting down"))
-        if self.streams >= self._settings.ingest_max_streams:
-            await self._refuse(
-                context,
-                OverloadedError(
-                    f"{self.streams} streams open, limit {self._settings.ingest_max_streams}"
-                ),
-            )
-        self.streams += 1
-        self._metrics.open_streams.set(self.streams)
-        self._enter()
-        pending: asyncio.Queue[_Pending | object] = asyncio.Queue()
-        window = asyncio.Semaphore(self._settings.ingest_stream_window)
-        ending: list[QrtraceError] = []
-        reader = asyncio.create_task(self._read(context, pending, window, ending))
-        self._readers.add(reader)
-        try:
-            while True:
-                item = await pending.get()
-                if item is _EOF:
-                    break
-                assert isinstance(item, _Pending)
-                ack = item.ack
-                if ack is None:
-                    assert item.prepared is not None
-                    try:
-                        stored = None if item.future is None else await item.future
-                    except StoreClosedError as exc:
-                        ending.append(exc)
-                        reader.cancel()
-                        break
-                    outcome = self._ingestor.finish(item.prepared, stored)
-                    ack = codec.batch_ack(item.batch_id, outcome)
-                    self._metrics.count_verdicts(outcome.verdicts)
-                await context.write(ack)
-                self._metrics.batches.labels("stream").inc()
-                self._metrics.ack_latency.labels("stream").observe(
-                    time.perf_counter() - item.received
-                )
-                window.release()
-            if ending:
-                await self._refuse(context, ending[0])
-        finally:
-            reader.cancel()
-            self._readers.discard(reader)
-            self.streams -= 1
-            self._metrics.open_streams.set(self.streams)
-            self._leave()
-
-    async def _read(
-        self,
-        context: grpc.aio.ServicerContext,
-        pending: asyncio.Queue[_Pending | object],
-        window: asyncio.Semaphore,
-        ending: list[QrtraceError],
-    ) -> None:
-        s = self._settings
-        try:
-            while not self.draining:
-                await window.acquire()
-                request = await context.read()
-                if request is grpc.aio.EOF:
-                    break
-                received = time.perf_counter()
-                if isinstance(request, codec.Undecodable):
-                    ack = codec.error_ack(
-                        0, "request", f"not a {request.message}: {request.reason}"
-                    )
-                    pending.put_nowait(_Pending(0, received, 0, None, None, ack))
-                    continue
-                batch_id = request.batch_id
-                try:
-                    columns = codec.batch_columns(
-                        request,
-                        max_scans=s.ingest_max_batch_scans,
-                        max_codes=s.ingest_max_batch_scans,
-                    )
-                except MalformedBatchError as exc:
-                    ack = codec.error_ack(batch_id, exc.field, exc.reason)
-                    pending.put_nowait(_Pending(batch_id, received, 0, None, None, ack))
-                    continue
-                try:
-                    prepared, future = await self._start(
-                        len(columns),
-                        lambda c=columns: self._ingestor.prepare(c),  # type: ignore[misc]
-                    )
-                except (
-                    OverloadedError,
-                    StoreOverloadedError,
-                    ShuttingDownError,
-                    StoreClosedError,
-                ) as exc:
-                    ending.append(exc)
-                    break
-                pending.put_nowait(
-                    _Pending(batch_id, received, len(columns), prepared, future, None)
-                )
-            if self.draining and not ending:
-                ending.append(
-                    ShuttingDownError("server is shutting down; retry unacknowledged batches")
-                )
-        except asyncio.CancelledError:
-            if not ending:
-                ending.append(
-                    ShuttingDownError("server is shutting down; retry unacknowledged batches")
-                )
-        finally:
-            pending.put_nowait(_EOF)
+        """Batches in, acks out in the same order (`ingest.stream`)."""
+        await serve_stream(self, requests, context)
 
 
 def _deserializer(parse: Callable[[bytes], Any]) -> Callable[[bytes], Any]:

@@ -8,6 +8,9 @@ remaining scans and `compact` so the bytes leave the disk, not just the index.
 
 Tracing asks for the home wards of thousands of contacts at once, so the (id -> ward) pairs
 also live in memory as sorted numpy arrays: one `searchsorted` per query, no row reads.
+Ingest writes new people a few at a time, so writes go to a small sorted delta that is
+folded into the main arrays only once it is a fraction of their size (LSM in miniature):
+re-sorting every person on every write would make a write O(people).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from rocksdict import Options, Rdict, WriteBatch, WriteOptions
 from storage.domain import WARD_BY_CODE
 from storage.errors import InvalidInputError
 
+Mask = npt.NDArray[np.bool_]
 _PREFIX = b"p"
 _KEY = struct.Struct(">Q")
 
@@ -47,6 +51,16 @@ class PersonRecord:
     phone: str | None
     name: str | None
     updated_at: int
+
+
+def _member(
+    ids: npt.NDArray[np.uint64], sorted_ids: npt.NDArray[np.uint64]
+) -> npt.NDArray[np.bool_]:
+    """`np.isin` for a sorted, unique haystack: one `searchsorted`, no sort of the haystack."""
+    if len(sorted_ids) == 0:
+        return np.zeros(len(ids), dtype=np.bool_)
+    pos = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
+    return np.asarray(sorted_ids[pos] == ids)
 
 
 class PersonDirectory:
@@ -68,6 +82,11 @@ class PersonDirectory:
                 wards.append(orjson.loads(value)["home_ward"])
         self._ids = np.array(ids, dtype=np.uint64)  # keys iterate in order: already sorted
         self._wards = np.array(wards, dtype=np.uint8)
+        #: recent writes, sorted and unique; they win over `_ids` (see `_merge`)
+        self._delta_ids = np.empty(0, dtype=np.uint64)
+        self._delta_wards = np.empty(0, dtype=np.uint8)
+        #: fold the delta at max(this, main size / 8)
+        self._fold_at = 4096
 
     # ------------------------------------------------------------ writes
 
@@ -111,16 +130,32 @@ class PersonDirectory:
 
     def _merge(self, ids: npt.NDArray[np.uint64], wards: npt.NDArray[np.uint8]) -> None:
         # Last write wins: new rows first, then a stable unique keeps the first occurrence.
-        all_ids = np.concatenate([ids[::-1], self._ids])
-        all_wards = np.concatenate([wards[::-1], self._wards])
+        # Only the delta is re-sorted; it folds into the main arrays at 1/8 of their size.
+        all_ids = np.concatenate([ids[::-1], self._delta_ids])
+        all_wards = np.concatenate([wards[::-1], self._delta_wards])
         unique_ids, first = np.unique(all_ids, return_index=True)
-        self._ids, self._wards = unique_ids, all_wards[first]
+        self._delta_ids, self._delta_wards = unique_ids, all_wards[first]
+        if len(self._delta_ids) > max(self._fold_at, len(self._ids) // 8):
+            self._fold()
+
+    def _fold(self) -> None:
+        """Move the delta into the main arrays (the delta's rows replace older ones)."""
+        if len(self._delta_ids) == 0:
+            return
+        keep = ~_member(self._ids, self._delta_ids)
+        ids = np.concatenate([self._ids[keep], self._delta_ids])
+        wards = np.concatenate([self._wards[keep], self._delta_wards])
+        order = np.argsort(ids, kind="stable")
+        self._ids, self._wards = ids[order], wards[order]
+        self._delta_ids = np.empty(0, dtype=np.uint64)
+        self._delta_wards = np.empty(0, dtype=np.uint8)
 
     def forget(self, person_ids: npt.NDArray[np.uint64]) -> int:
         """Delete people (retention, erasure requests); returns how many existed."""
         ids = np.unique(np.asarray(person_ids, dtype=np.uint64))
         with self._lock:
-            present = ids[np.isin(ids, self._ids)]
+            self._fold()
+            present = ids[_member(ids, self._ids)]
             batch = WriteBatch(raw_mode=True)
             for pid in present.tolist():
                 batch.delete(_key(pid))
@@ -142,11 +177,26 @@ class PersonDirectory:
         """Home ward per pseudonym, 0 where the person is not in the directory."""
         ids = np.asarray(person_ids, dtype=np.uint64)
         with self._lock:
-            known_ids, known_wards = self._ids, self._wards
-        if len(known_ids) == 0:
-            return np.zeros(len(ids), dtype=np.uint8)
-        pos = np.minimum(np.searchsorted(known_ids, ids), len(known_ids) - 1)
-        return np.where(known_ids[pos] == ids, known_wards[pos], 0).astype(np.uint8)
+            parts = ((self._ids, self._wards), (self._delta_ids, self._delta_wards))
+        out = np.zeros(len(ids), dtype=np.uint8)
+        for known_ids, known_wards in parts:  # the delta last: it holds the newer rows
+            if len(known_ids):
+                pos = np.minimum(np.searchsorted(known_ids, ids), len(known_ids) - 1)
+                hit = known_ids[pos] == ids
+                out[hit] = known_wards[pos[hit]]
+        return out
+
+    def contains(self, person_ids: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
+        """Per pseudonym: is the person in the directory (vectorised, no row reads)."""
+        ids = np.asarray(person_ids, dtype=np.uint64)
+        with self._lock:
+            main, delta = self._ids, self._delta_ids
+        return _member(ids, main) | _member(ids, delta)
+
+    def missing(self, person_ids: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+        """The distinct pseudonyms of `person_ids` that the directory does not hold, sorted."""
+        ids = np.unique(np.asarray(person_ids, dtype=np.uint64))
+        return ids[~self.contains(ids)]
 
     def lookup(self, person_id: int) -> PersonRecord | None:
         """One person's row, or None."""
@@ -166,10 +216,12 @@ class PersonDirectory:
     def person_ids(self) -> npt.NDArray[np.uint64]:
         """Every pseudonym in the directory, sorted."""
         with self._lock:
+            self._fold()
             return self._ids.copy()
 
     def __len__(self) -> int:
         with self._lock:
+            self._fold()
             return len(self._ids)
 
     # ------------------------------------------------------------ lifecycle
