@@ -88,7 +88,10 @@ async def _worker(ctx: ApiContext) -> None:
 
 
 def _bind_http(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    # proto IPPROTO_TCP (not 0): asyncio sets TCP_NODELAY only on sockets that say so; without
+    # it uvicorn's separate header/body writes wait ~40 ms for the client's delayed ACK
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
