@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench.realdata import ds4c, foursquare, hk, nz
+from bench.realdata import ds4c, foursquare, hk, nz, sociopatterns
 from bench.realdata.paths import data_root, dataset_dir, missing_message
 from bench.realdata.report import Section, render
 
@@ -27,6 +27,8 @@ RUNNERS: dict[str, Callable[[Path, Path], Section]] = {
     "ds4c": ds4c.run,
     "nz": nz.run,
     "hk": hk.run,
+    "sp-hospital": sociopatterns.run_hospital,
+    "sp-ht09": sociopatterns.run_ht09,
 }
 
 

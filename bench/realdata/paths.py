@@ -20,7 +20,8 @@ DATASETS: Final = {
     "ds4c": ("ds4c-korea-patient-route", ("PatientRoute.csv", "PatientInfo.csv")),
     "nz": ("nz-locations-of-interest", ("locations-of-interest-union.csv",)),
     "hk": ("hk-building-list", ("building-case-links-union.csv",)),
-    "sociopatterns": ("sociopatterns-hospital-lyon", ("hospital-lyon-contacts.tsv",)),
+    "sp-hospital": ("sociopatterns-hospital-lyon", ("hospital-lyon-contacts.tsv",)),
+    "sp-ht09": ("sociopatterns-ht09", ("ht09-contacts-steps.tsv",)),
 }
 
 
