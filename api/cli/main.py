@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from api.cli import city, demo, info, serve, simulate, storage_cmds, trace, users, venues
+from api.cli import eval as eval_cmd
 from api.cli.common import CliState
 
 app = typer.Typer(
@@ -50,6 +51,7 @@ app.command("clusters")(trace.clusters_cmd)
 app.command("import")(storage_cmds.import_visits)
 app.command("seal")(storage_cmds.seal)
 app.command("purge")(storage_cmds.purge)
+app.command("eval")(eval_cmd.evaluate)
 app.add_typer(users.users_app, name="users")
 app.add_typer(users.audit_app, name="audit")
 
