@@ -11,6 +11,19 @@ pseudonym, venue, t_in, t_out as given, category), so importing a file twice, or
 an import that crashed half-way, answers DUPLICATE for what is already stored and never
 doubles a visit. Two identical rows in one file are one visit.
 
+Point check-ins (`assume_dwell_min`, `--assume-dwell`): a row without t_out stays
+`assume_dwell_min`, capped at the local day's end, and, with `cap_at_next_checkin`
+(`--cap-at-next-checkin`), at the person's next later check-in anywhere in the same file.
+Without that cap one person's assumed stays overlap whenever check-ins are closer than the
+dwell, and the visit builder then re-pairs the scans (the late OUT becomes a visit of its
+own with an imputed check-in). The cap needs the whole file, so such an import reads the
+source twice: a first pass collects every good row's (person, t_in), 8 bytes per row held
+for the import, then rows are imported as usual. The cap depends only on the file's
+content, never on batch boundaries, so a re-import (or a resumed one) writes the same
+scans; the OUT scan id does not include the assumed t_out either way, so importing the
+same rows from another file, where their next check-in differs, answers CONFLICT for the
+OUT scans whose time would differ.
+
 Row numbers in rejects: for CSV the physical line number (the header is line 1; exact unless
 a quoted field spans lines), for Parquet the 1-based row across the files in path order.
 """
@@ -66,6 +79,8 @@ class ImportOptions:
     time_origin: int = 0
     #: t_out = t_in + this many minutes (capped at the local day's end) where t_out is absent
     assume_dwell_min: int | None = None
+    #: and capped at the person's next check-in in the same file (see the module docstring)
+    cap_at_next_checkin: bool = False
     batch_rows: int = 65_536
     max_in_flight: int = 4
 
@@ -114,6 +129,45 @@ def row_scan_ids(fields: list[U64], kind: str) -> npt.NDArray[np.uint8]:
             h = _mix(h ^ _mix(values + np.uint64(0x9E3779B97F4A7C15 * (k + 1) % 2**64)))
         lanes.append(h)
     return np.ascontiguousarray(np.stack(lanes, axis=1).astype("<u8")).view(np.uint8)
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """One batch's fields as arrays, and what was wrong with which row."""
+
+    person: U64
+    venue: npt.NDArray[np.int64]
+    t_in: npt.NDArray[np.int64]
+    t_out: npt.NDArray[np.int64]
+    has_out: npt.NDArray[np.bool_]
+    category: npt.NDArray[np.uint8]
+    problems: Problems
+
+
+class _NextCheckIn:
+    """Each person's check-in times in one file; `after` gives the next later one."""
+
+    def __init__(self, person: U64, t_in: npt.NDArray[np.int64]) -> None:
+        self.people, dense = np.unique(person, return_inverse=True)
+        # one sortable u64 per check-in: dense person index above the 32-bit time
+        self.keys = np.unique((dense.astype(np.uint64) << np.uint64(32)) | t_in.astype(np.uint64))
+
+    def after(self, person: U64, t: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Next check-in of `person` strictly after `t` (a huge time where there is none)."""
+        none = np.full(len(person), np.iinfo(np.int64).max, dtype=np.int64)
+        if not len(self.keys):
+            return none
+        at = np.searchsorted(self.people, person)
+        known = (at < len(self.people)) & (
+            self.people[np.minimum(at, len(self.people) - 1)] == person
+        )
+        dense = np.where(known, at, 0).astype(np.uint64)
+        query = (dense << np.uint64(32)) | np.clip(t, 0, U32_MAX).astype(np.uint64)
+        pos = np.searchsorted(self.keys, query, side="right")
+        found = known & (pos < len(self.keys))
+        nxt = self.keys[np.minimum(pos, len(self.keys) - 1)]
+        found &= (nxt >> np.uint64(32)) == dense
+        return np.where(found, (nxt & np.uint64(U32_MAX)).astype(np.int64), none)
 
 
 class _CountingFile:
@@ -208,9 +262,10 @@ class Importer:
     # ------------------------------------------------------------ sources
 
     def _source(
-        self, source: Path, summary: ImportSummary
+        self, source: Path, summary: ImportSummary, *, quiet: bool = False
     ) -> Iterator[tuple[pa.RecordBatch, npt.NDArray[np.int64]]]:
-        """Record batches with the row number of every row."""
+        """Record batches with the row number of every row (`quiet`: no progress, no rejects)."""
+        progress = None if quiet else self.progress
         if not source.exists():
             raise InvalidInputError("FILE", f"{source} does not exist")
         if source.is_file() and source.suffix.lower() in {".csv", ".txt", ".tsv"}:
@@ -222,12 +277,13 @@ class Importer:
             for batch, done in _csv_batches(source, wanted, self.options, invalid):
                 lines = self._csv_lines(valid_before, batch.num_rows, invalid)
                 valid_before += batch.num_rows
-                if self.progress:
-                    self.progress(min(done(), total), total)
+                if progress:
+                    progress(min(done(), total), total)
                 yield batch, lines
-            self._report_malformed(invalid, summary)
-            if self.progress:
-                self.progress(total, total)
+            if not quiet:
+                self._report_malformed(invalid, summary)
+            if progress:
+                progress(total, total)
             return
         dataset = pds.dataset(source, format="parquet", partitioning="hive")
         wanted = _missing_columns(dataset.schema.names, self.options, source)
@@ -237,8 +293,8 @@ class Importer:
             for batch in fragment.to_batches(columns=wanted, batch_size=self.options.batch_rows):
                 rows = np.arange(row + 1, row + 1 + batch.num_rows, dtype=np.int64)
                 row += batch.num_rows
-                if self.progress:
-                    self.progress(row, total)
+                if progress:
+                    progress(row, total)
                 yield batch, rows
 
     @staticmethod
@@ -265,10 +321,8 @@ class Importer:
 
     # ------------------------------------------------------------ one batch
 
-    def _scans(
-        self, batch: pa.RecordBatch, rows: npt.NDArray[np.int64], summary: ImportSummary
-    ) -> tuple[ScanArray, npt.NDArray[np.intp]]:
-        """Scans of a batch's good rows, and the index of each good row's IN scan."""
+    def _parse(self, batch: pa.RecordBatch) -> _Parsed:
+        """Every field of a batch parsed, with the problems found per row."""
         opts = self.options
         n = batch.num_rows
         problems = Problems(n)
@@ -322,6 +376,21 @@ class Importer:
         else:
             category = np.zeros(n, dtype=np.uint8)
 
+        return _Parsed(person, venue, t_in, t_out, has_out, category, problems)
+
+    def _scans(
+        self,
+        batch: pa.RecordBatch,
+        rows: npt.NDArray[np.int64],
+        summary: ImportSummary,
+        next_checkin: _NextCheckIn | None,
+    ) -> tuple[ScanArray, npt.NDArray[np.intp]]:
+        """Scans of a batch's good rows, and the index of each good row's IN scan."""
+        opts = self.options
+        parsed = self._parse(batch)
+        person, venue, t_in, t_out = parsed.person, parsed.venue, parsed.t_in, parsed.t_out
+        has_out, category, problems = parsed.has_out, parsed.category, parsed.problems
+        n = batch.num_rows
         if problems.reasons:
             self._reject(
                 [Reject(int(rows[r]), *problems.reasons[r]) for r in sorted(problems.reasons)],
@@ -333,6 +402,8 @@ class Importer:
         if opts.assume_dwell_min is not None:
             day_end = day_bounds(0)[1] + local_day(t_in.astype(np.uint32)).astype(np.int64) * 86_400
             assumed = np.minimum(t_in + opts.assume_dwell_min * 60, day_end - 1)
+            if next_checkin is not None:
+                assumed = np.minimum(assumed, next_checkin.after(person, t_in))
             t_out = np.where(has_out, t_out, assumed)
             has_out = np.ones(n, dtype=np.bool_)
         fields = [
@@ -363,6 +434,18 @@ class Importer:
         ).astype(np.intp)
         return np.concatenate([pairs, singles]), in_index
 
+    def _check_ins(self, source: Path) -> _NextCheckIn:
+        """First pass: (person, t_in) of every row that will load."""
+        scratch = ImportSummary(source=str(source), row_label="row")
+        person, t_in = [], []
+        for batch, _rows in self._source(source, scratch, quiet=True):
+            parsed = self._parse(batch)
+            good = ~parsed.problems.bad
+            person.append(parsed.person[good].astype(np.uint64))
+            t_in.append(parsed.t_in[good].astype(np.int64))
+        return _NextCheckIn(np.concatenate(person or [np.zeros(0, np.uint64)]),
+                            np.concatenate(t_in or [np.zeros(0, np.int64)]))  # fmt: skip
+
     # ------------------------------------------------------------ run
 
     def run(self, source: Path) -> ImportSummary:
@@ -370,6 +453,9 @@ class Importer:
         started = time.perf_counter()
         summary = ImportSummary(source=str(source), row_label="row")
         in_flight: deque[tuple[Future[npt.NDArray[np.uint8]], npt.NDArray[np.intp]]] = deque()
+        next_checkin = None
+        if self.options.assume_dwell_min is not None and self.options.cap_at_next_checkin:
+            next_checkin = self._check_ins(Path(source))
 
         def settle(future: Future[npt.NDArray[np.uint8]], in_index: npt.NDArray[np.intp]) -> None:
             verdicts = future.result()
@@ -381,7 +467,7 @@ class Importer:
 
         for batch, rows in self._source(Path(source), summary):
             summary.rows += batch.num_rows
-            scans, in_index = self._scans(batch, rows, summary)
+            scans, in_index = self._scans(batch, rows, summary, next_checkin)
             if len(scans):
                 in_flight.append((self.hot.submit(scans), in_index))
             while len(in_flight) > self.options.max_in_flight:

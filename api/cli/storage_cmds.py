@@ -113,6 +113,14 @@ def import_visits(
             show_default=False,
         ),
     ] = None,
+    cap_at_next_checkin: Annotated[
+        bool,
+        typer.Option(
+            "--cap-at-next-checkin",
+            help="With --assume-dwell: end an assumed stay at the person's next check-in in "
+            "the same file (reads the file twice).",
+        ),
+    ] = False,
     rejects: Annotated[
         Path | None,
         typer.Option(help="Write every rejected row (row, field, reason) to this CSV file."),
@@ -135,6 +143,7 @@ def import_visits(
         time_unit=unit,
         time_origin=origin,
         assume_dwell_min=assume_dwell,
+        cap_at_next_checkin=cap_at_next_checkin,
     )
     reject_file: TextIO | None = None
     with open_data_dir(settings) as data:

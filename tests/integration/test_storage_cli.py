@@ -122,3 +122,15 @@ def test_seal_then_purge_from_the_cli(tmp_path: Path) -> None:
         assert [e.day for e in data.manifest.entries] == [data.manifest.entries[0].day]
         assert data.totals.daily_scans() == {data.manifest.entries[0].day: 2}
         assert np.array_equal(data.hot.tail_days(), [])
+
+
+def test_capped_assumed_dwell_reimports_as_duplicates(tmp_path: Path) -> None:
+    source = tmp_path / "points.csv"
+    source.write_text("person,venue,t_in\n1,2,1630900000\n1,3,1630900600\n")
+    args = ("import", "--data-dir", str(tmp_path / "d"), str(source), "--assume-dwell", "60",
+            "--cap-at-next-checkin", "--no-seal")  # fmt: skip
+    first = qrtrace(*args, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "loaded 2 / duplicate 0 / conflict 0 / rejected 0" in first.stdout
+    again = qrtrace(*args, cwd=tmp_path)
+    assert "loaded 0 / duplicate 2 / conflict 0 / rejected 0" in again.stdout, again.stdout

@@ -8,10 +8,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from storage.errors import InvalidInputError
 from storage.hotstore import HotStore
-from storage.importer import Importer, ImportOptions, row_scan_ids
+from storage.importer import Importer, ImportOptions, _NextCheckIn, row_scan_ids
 from storage.pseudonym import Pseudonymiser
 from storage.records import IN, OUT, day_bounds
 
@@ -157,3 +159,89 @@ def test_scan_ids_depend_on_content_and_direction() -> None:
     assert (ids_in[0] == ids_in[1]).all()
     assert not (ids_in[0] == ids_in[2]).all()
     assert not (ids_in[0] == ids_out[0]).all()
+
+
+POINTS = """user_id,poi_id,t_minutes,t_out
+1,9,200,
+2,9,10,
+1,9,0,
+1,8,20,
+1,7,25,30
+3,0,5,
+3,9,0,
+1,9,0,
+"""
+
+
+@pytest.mark.parametrize("batch_rows", [2, 65_536])
+def test_assumed_stay_ends_at_the_next_check_in_of_the_file(
+    tmp_path: Path, batch_rows: int
+) -> None:
+    source = tmp_path / "points.csv"
+    source.write_text(POINTS)
+    importer, hot = _run(
+        tmp_path,
+        source,
+        columns={"person": "user_id", "venue": "poi_id", "t_in": "t_minutes"},
+        time_unit="min",
+        time_origin=START,
+        assume_dwell_min=60,
+        cap_at_next_checkin=True,
+        batch_rows=batch_rows,
+    )
+    with hot:
+        summary = importer.run(source)
+        assert (summary.rows, summary.loaded, summary.duplicate, summary.rejected) == (8, 6, 1, 1)
+        scans = hot.tail_scans(DAY)[0]
+        pseudo = Pseudonymiser(KEY)
+        pairs = sorted(
+            (int(s["person"]), int(s["t"] - START) // 60, int(s["direction"])) for s in scans
+        )
+        p1, p2, p3 = (pseudo.person_id(str(p)) for p in (1, 2, 3))
+        # person 1: 0 -> next check-in 20; 20 -> 25 (the row with its own t_out counts as a
+        # check-in); 25 -> 30 as given; 200 -> 260. Person 3's venue-0 row is rejected, so it
+        # caps nothing: 0 -> 60. The duplicate row is one visit.
+        assert sorted(pairs) == sorted(
+            [(p1, 0, IN), (p1, 20, OUT), (p1, 20, IN), (p1, 25, OUT), (p1, 25, IN), (p1, 30, OUT),
+             (p1, 200, IN), (p1, 260, OUT), (p2, 10, IN), (p2, 70, OUT), (p3, 0, IN),
+             (p3, 60, OUT)]
+        )  # fmt: skip
+        again = importer.run(source)  # exactly once: nothing new, nothing conflicting
+        assert (again.loaded, again.duplicate, again.conflict) == (0, 7, 0)
+
+
+def test_without_the_cap_assumed_stays_overlap(tmp_path: Path) -> None:
+    source = tmp_path / "points.csv"
+    source.write_text("user_id,poi_id,t_minutes\n1,9,0\n1,8,20\n")
+    importer, hot = _run(
+        tmp_path,
+        source,
+        columns={"person": "user_id", "venue": "poi_id", "t_in": "t_minutes"},
+        time_unit="min",
+        time_origin=START,
+        assume_dwell_min=60,
+    )
+    with hot:
+        importer.run(source)
+        outs = hot.tail_scans(DAY)[0]
+        assert sorted(int(t - START) // 60 for t in outs["t"][outs["direction"] == OUT]) == [60, 80]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(1, 4), st.integers(0, 50)), max_size=30),
+    st.lists(st.tuples(st.integers(1, 5), st.integers(0, 60)), max_size=30),
+)
+def test_next_check_in_equals_a_per_row_search(
+    known: list[tuple[int, int]], queries: list[tuple[int, int]]
+) -> None:
+    index = _NextCheckIn(
+        np.array([p for p, _ in known], dtype=np.uint64), np.array([t for _, t in known])
+    )
+    got = index.after(
+        np.array([p for p, _ in queries], dtype=np.uint64),
+        np.array([t for _, t in queries], dtype=np.int64),
+    ).tolist()
+    none = np.iinfo(np.int64).max
+    want = [min((u for q, u in known if q == p and u > t), default=none) for p, t in queries]
+    assert got == want
