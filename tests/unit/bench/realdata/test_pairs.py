@@ -40,3 +40,12 @@ def test_touching_visits_are_not_a_pair() -> None:
         np.array([1, 1]), np.array([0, 10]), np.array([10, 20]), np.array([1, 2])
     )
     assert len(i) == 0
+
+
+def test_next_checkin_is_the_users_next_later_time() -> None:
+    from bench.realdata.foursquare import next_checkin  # noqa: PLC0415
+
+    user = np.array([1, 2, 1, 1, 1, 2])
+    t = np.array([50, 10, 0, 50, 20, 10])
+    none = np.iinfo(np.int64).max
+    assert next_checkin(user, t).tolist() == [none, none, 20, none, 50, none]
