@@ -75,7 +75,7 @@ async def _transport_server() -> tuple[Any, int]:
     return server, port
 
 
-def serve_child(mode: str, data_dir: Path) -> None:
+def serve_child(mode: str, data_dir: Path, index_capacity: int = 32_000_000) -> None:
     """Run one server until stdin closes; print its port first."""
 
     async def main() -> None:
@@ -92,7 +92,7 @@ def serve_child(mode: str, data_dir: Path) -> None:
                 ingest_port=0,
                 log_level="WARNING",
                 ingest_max_message_bytes=64 << 20,
-                hot_index_capacity=32_000_000,
+                hot_index_capacity=index_capacity,
             )
             server, port = create_server(settings)
             await server.start()
@@ -127,9 +127,17 @@ def prepare(data_dir: Path) -> tuple[str, list[str]]:
 class Child:
     """A server subprocess; closing stdin shuts it down (gracefully for the real one)."""
 
-    def __init__(self, mode: str, data_dir: Path) -> None:
+    def __init__(self, mode: str, data_dir: Path, *, index_capacity: int = 32_000_000) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.bench_ingest", "--serve", mode, str(data_dir)],
+            [
+                sys.executable,
+                "-m",
+                "bench.bench_ingest",
+                "--serve",
+                mode,
+                str(data_dir),
+                str(index_capacity),
+            ],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdin=subprocess.PIPE,
@@ -199,6 +207,7 @@ async def stream_run(
     counting = False
     stop_at = time.perf_counter() + warmup + seconds
     latencies: list[float] = []
+    acks: list[tuple[float, int]] = []  # (wall clock, scans acked): the rate over time
 
     async def one(s: int, channel: grpc.aio.Channel) -> None:
         nonlocal acked
@@ -227,6 +236,7 @@ async def stream_run(
             if counting:
                 acked += ack.accepted
                 latencies.append(time.perf_counter() - t0)
+                acks.append((time.time(), ack.accepted))
 
     async def clock() -> None:
         nonlocal counting
@@ -239,7 +249,7 @@ async def stream_run(
         await asyncio.gather(*(one(s, channel) for s in range(streams)))
         await t
         elapsed = time.perf_counter() - begin - warmup
-    return {"scans_per_s": acked / elapsed, "latencies": latencies}
+    return {"scans_per_s": acked / elapsed, "latencies": latencies, "acks": acks}
 
 
 def _scan(codes: list[str], rng: np.random.Generator, k: int) -> bytes:
@@ -337,7 +347,20 @@ def run_clients(kind: str, procs: int, **kwargs: Any) -> dict[str, float]:
         "scans_per_s": sum(r["scans_per_s"] for r in results),
         "p50_ms": float(np.percentile(lat, 50)),
         "p99_ms": float(np.percentile(lat, 99)),
+        "per_second": per_second([a for r in results for a in r.get("acks", [])]),
     }
+
+
+def per_second(acks: list[tuple[float, int]]) -> list[float]:
+    """Scans acked in each whole second of the timed run, every client process together
+    (the rate over time; the first and last partial seconds are left out)."""
+    if not acks:
+        return []
+    t = np.array([a[0] for a in acks])
+    n = np.array([a[1] for a in acks])
+    bins = np.floor(t - t.min()).astype(np.int64)
+    counts = np.bincount(bins, weights=n)
+    return [float(c) for c in counts[1:-1]]
 
 
 def main() -> None:
@@ -350,10 +373,10 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=2, help="streams per client process")
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--unary-seconds", type=float, default=10)
-    parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve_child(args.serve[0], Path(args.serve[1]))
+        serve_child(args.serve[0], Path(args.serve[1]), int(args.serve[2]))
         return
     out = sys.stdout.write
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
