@@ -18,7 +18,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup demo test lint typecheck pytest bench clean distclean protos protos-check
+.PHONY: help setup demo test lint typecheck pytest bench perf-smoke clean distclean protos protos-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -55,11 +55,17 @@ protos-check: $(STAMP) ## fail when the committed generated code differs from a 
 
 test: protos-check lint typecheck pytest ## lint, type checks and tests (what CI runs)
 
-bench: $(STAMP) ## benchmarks with their baselines
-	$(RUN) pytest bench -q --benchmark-enable
+BENCH_SIZE ?= medium
+bench: $(STAMP) ## every bench group with its baseline (BENCH_SIZE=small|medium|large)
+	$(RUN) qrtrace bench --size $(BENCH_SIZE)
+
+perf-smoke: $(STAMP) ## CI: small bench with its ratio gates, then a 30 s locust load smoke
+	$(RUN) qrtrace bench --size small --check
+	$(RUN) qrtrace loadtest --seconds 30
 
 clean: ## remove caches and outputs (keeps .venv)
-	rm -rf .numba_cache .mypy_cache .ruff_cache .pytest_cache .benchmarks qrtrace-data
+	rm -rf .numba_cache .mypy_cache .ruff_cache .pytest_cache .benchmarks qrtrace-data \
+		bench-results load-test-results
 
 distclean: clean ## also remove the environment and bootstrap tools
 	rm -rf $(VENV) $(TOOLS)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli import city, demo, info, serve, simulate, storage_cmds, trace, users, venues
+from api.cli import bench, city, demo, info, serve, simulate, storage_cmds, trace, users, venues
 from api.cli import eval as eval_cmd
 from api.cli.common import CliState
 
@@ -54,6 +54,8 @@ app.command("purge")(storage_cmds.purge)
 app.command("eval")(eval_cmd.evaluate)
 app.add_typer(users.users_app, name="users")
 app.add_typer(users.audit_app, name="audit")
+app.command("bench")(bench.bench)
+app.command("loadtest")(bench.loadtest)
 
 if __name__ == "__main__":  # pragma: no cover - `python -m api.cli.main`
     app()

@@ -1,0 +1,1 @@
+"""Locust load tests (one `User` per actor) and the bounded headless runner (`run.py`)."""
