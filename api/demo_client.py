@@ -41,6 +41,50 @@ def _dict(message: Any) -> dict[str, Any]:
     return out
 
 
+async def officer_view(
+    target: str,
+    token: str,
+    *,
+    person: str,
+    sample_date: str,
+    onset_date: str,
+    ward: int,
+    limit: int,
+    totals_date: str,
+    http_base: str = "",
+) -> DemoApiResult:
+    """What an officer's tools do against a running node: register, trace, read totals."""
+    async with grpc.aio.insecure_channel(target) as channel:
+        md = (("authorization", f"Bearer {token}"),)
+        cases = pbg.CaseServiceStub(channel)  # type: ignore[no-untyped-call]
+        traces = pbg.TraceServiceStub(channel)  # type: ignore[no-untyped-call]
+        reports = pbg.ReportServiceStub(channel)  # type: ignore[no-untyped-call]
+        case = await cases.RegisterCase(
+            pb.RegisterCaseRequest(
+                person=person, sample_date=sample_date, onset_date=onset_date, ward=ward
+            ),
+            metadata=md,
+        )
+        trace = await traces.TraceCase(
+            pb.TraceCaseRequest(case_id=case.case_id, limit=limit, purpose="demo"),
+            metadata=md,
+        )
+        totals = await reports.ScanTotals(pb.ScanTotalsRequest(from_date=totals_date), metadata=md)
+        summary = await reports.Summary(pb.SummaryRequest(date=totals_date), metadata=md)
+    by_ward: dict[int, dict[str, int]] = defaultdict(lambda: {"check_ins": 0, "check_outs": 0})
+    for row in totals.rows:
+        by_ward[row.ward]["check_ins"] += row.check_ins
+        by_ward[row.ward]["check_outs"] += row.check_outs
+    return DemoApiResult(
+        case=_dict(case),
+        trace=_dict(trace),
+        ward_totals=dict(sorted(by_ward.items())),
+        summary=_dict(summary),
+        grpc_target=target,
+        http_base=http_base,
+    )
+
+
 async def _run(
     settings: Settings,
     *,
@@ -56,41 +100,20 @@ async def _run(
     )
     token = add_user(users_path(settings.data_dir), "demo-admin", Role.ADMIN)
     node = await start_node(settings, maintenance=False, worker=False)
-    target = f"{settings.api_host}:{node.api_grpc_port}"
     try:
-        async with grpc.aio.insecure_channel(target) as channel:
-            md = (("authorization", f"Bearer {token}"),)
-            cases = pbg.CaseServiceStub(channel)  # type: ignore[no-untyped-call]
-            traces = pbg.TraceServiceStub(channel)  # type: ignore[no-untyped-call]
-            case = await cases.RegisterCase(
-                pb.RegisterCaseRequest(
-                    person=person, sample_date=sample_date, onset_date=onset_date, ward=ward
-                ),
-                metadata=md,
-            )
-            trace = await traces.TraceCase(
-                pb.TraceCaseRequest(case_id=case.case_id, limit=limit, purpose="demo"),
-                metadata=md,
-            )
-            reports = pbg.ReportServiceStub(channel)  # type: ignore[no-untyped-call]
-            totals = await reports.ScanTotals(
-                pb.ScanTotalsRequest(from_date=totals_date), metadata=md
-            )
-            summary = await reports.Summary(pb.SummaryRequest(date=totals_date), metadata=md)
+        return await officer_view(
+            f"{settings.api_host}:{node.api_grpc_port}",
+            token,
+            person=person,
+            sample_date=sample_date,
+            onset_date=onset_date,
+            ward=ward,
+            limit=limit,
+            totals_date=totals_date,
+            http_base=f"http://{settings.api_host}:{node.http_port}",
+        )
     finally:
         await node.shutdown()
-    by_ward: dict[int, dict[str, int]] = defaultdict(lambda: {"check_ins": 0, "check_outs": 0})
-    for row in totals.rows:
-        by_ward[row.ward]["check_ins"] += row.check_ins
-        by_ward[row.ward]["check_outs"] += row.check_outs
-    return DemoApiResult(
-        case=_dict(case),
-        trace=_dict(trace),
-        ward_totals=dict(sorted(by_ward.items())),
-        summary=_dict(summary),
-        grpc_target=target,
-        http_base=f"http://{settings.api_host}:{node.http_port}",
-    )
 
 
 def run_api_demo(

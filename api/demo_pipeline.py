@@ -1,9 +1,10 @@
 """The demo's pipeline: one synthetic Biên Hòa day through every real component, in order.
 
-City → venue registry and person directory → gRPC ingest server on loopback (the same server
-`qrtrace serve` runs) → a venue gateway streaming the day in columnar batches → RocksDB hot
-store → sealed Arrow segments → the numba tracing engine → ranked, explained F1 list for a
-planted F0, checked against the city's brute-force ground truth → ward totals.
+City → venue registry and person directory → the node `qrtrace serve` runs (ingest gRPC,
+officer gRPC, HTTP) on loopback → a venue gateway streaming the day in columnar batches →
+RocksDB hot store → sealed Arrow segments → the F0 registered through the officer API, its
+ranked, explained F1 list (numba engine behind TraceService) checked against the city's
+brute-force ground truth → ward totals from ReportService.
 
 It returns data (`DemoReport`); `api.cli.demo` prints it. Nothing is mocked: the stores are
 real files under `<data_dir>/demo/`, rebuilt on every run so the demo is repeatable.
@@ -24,18 +25,19 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from api.cli.trace import DirectoryPeople
+from api.auth import Role, add_user, users_path
+from api.demo_client import DemoApiResult, officer_view
 from api.protos.checkin.v1 import ingest_pb2 as pb
+from api.server import start_node
 from ingest.auth import add_device
 from ingest.client import auth_metadata, encode_batch, open_channel, stub
-from ingest.node import IngestNode, tokens_path
-from ingest.server import create_server
+from ingest.node import tokens_path
 from ingest.simulator import FleetScans, city_scans
 from ingest.validation import Verdict
-from storage.city_import import register_city
-from storage.domain import LOCAL_TZ, WARDS
+from storage.city_import import CityRegistration, register_city
+from storage.directory import PersonDirectory
+from storage.domain import LOCAL_TZ
 from storage.pseudonym import Pseudonymiser, load_or_create_key
-from storage.records import local_day
 from storage.settings import Settings
 from storage.synthetic_city import (
     CityConfig,
@@ -45,12 +47,12 @@ from storage.synthetic_city import (
     write_city,
 )
 from storage.synthetic_city.writer import OUTBREAK_JSON
-from tracing.engine import TraceEngine, VenueInfo, case_window
-from tracing.index import IndexSource
-from tracing.results import TraceResult
-from tracing.rules import DEFAULT_RULE_SET, get_rule_set
+from storage.venues import VenueRegistry
 
 BATCH_SCANS = 1_000
+#: contacts fetched from the officer API (the table shows the top of them)
+DEMO_CONTACTS = 50
+LOOPBACK = "127.0.0.1"
 Step = Callable[[str], None]
 
 
@@ -82,20 +84,26 @@ class DemoReport:
     day: date
     registered_venues: int
     registered_people: int
+    ports: dict[str, int]
     stream: StreamReport
     sealed_segments: int
     sealed_rows: int
     case_reference: str
     case_truth_contacts: list[str]
-    trace: dict[str, Any]
-    trace_ms: float
-    ward_checkins: npt.NDArray[np.uint64]
+    officer: DemoApiResult
+    officer_ms: float
     seconds: float
 
     @property
+    def contacts(self) -> list[dict[str, Any]]:
+        """The ranked F1 list as the officer API returned it."""
+        rows: list[dict[str, Any]] = self.officer.trace.get("contacts", [])
+        return rows
+
+    @property
     def recall(self) -> float:
-        """Share of the ground-truth contacts that the engine listed."""
-        found = {row["person"] for row in self.trace["contacts"]}
+        """Share of the ground-truth contacts that the API listed."""
+        found = {row["person"] for row in self.contacts}
         truth = set(self.case_truth_contacts)
         return len(truth & found) / len(truth) if truth else 1.0
 
@@ -153,12 +161,14 @@ async def stream_day(
     )
 
 
-def _engine(node: IngestNode) -> TraceEngine:
-    arrays = node.venues.arrays()
-    source = IndexSource(node.data.hot, node.data.manifest, node.data.segment_dir)
-    return TraceEngine(
-        source.parts, VenueInfo(arrays.ward, arrays.category), DirectoryPeople(node.people)
-    )
+def _register_city(node_dir: Path, city_dir: Path) -> CityRegistration:
+    """Venues and residents into the node's registry and directory, before it starts."""
+    pseudonymiser = Pseudonymiser(load_or_create_key(node_dir / "pseudonym.key"))
+    with (
+        VenueRegistry(node_dir / "venues") as venues,
+        PersonDirectory(node_dir / "people") as people,
+    ):
+        return register_city(city_dir, venues, people, pseudonymiser)
 
 
 async def run_demo(settings: Settings, step: Step, *, today: date | None = None) -> DemoReport:
@@ -171,58 +181,67 @@ async def run_demo(settings: Settings, step: Step, *, today: date | None = None)
 
     step("generate the synthetic city")
     city = await asyncio.to_thread(write_city, config, city_dir)
-    truth = OutbreakTruth.from_json(_read_json(city_dir / OUTBREAK_JSON))
+    truth = OutbreakTruth.from_json(orjson.loads((city_dir / OUTBREAK_JSON).read_bytes()))
 
-    step("register venues and residents")
+    step("register venues, residents, a venue gateway and a city admin")
     shutil.rmtree(node_dir, ignore_errors=True)
     node_settings = settings.model_copy(
-        update={"data_dir": node_dir, "ingest_host": "127.0.0.1", "ingest_port": 0}
+        update={
+            "data_dir": node_dir,
+            "ingest_host": LOOPBACK,
+            "ingest_port": 0,
+            "api_host": LOOPBACK,
+            "api_grpc_port": 0,
+            "api_http_port": 0,
+        }
     )
-    token = add_device(tokens_path(node_settings), "demo-gateway")
-    node = IngestNode(node_settings)
-    pseudonymiser = Pseudonymiser(load_or_create_key(node_dir / "pseudonym.key"))
-    registered = await asyncio.to_thread(
-        register_city, city_dir, node.venues, node.people, pseudonymiser
-    )
-    # the ingest node cached the (then empty) venue registry: reopen it over the registered one
-    node.close()
-    node = IngestNode(node_settings)
+    registered = await asyncio.to_thread(_register_city, node_dir, city_dir)
+    gateway_token = add_device(tokens_path(node_settings), "demo-gateway")
+    admin_token = add_user(users_path(node_dir), "demo-admin", Role.ADMIN)
 
-    step("start the gRPC ingest server on loopback and stream the day")
-    server, port = create_server(node_settings, node)
-    await server.start()
+    step("start the node on loopback: ingest gRPC, officer gRPC and HTTP")
+    # sealing is done explicitly below; retention has nothing to purge in a fresh node
+    servers = await start_node(node_settings, maintenance=False, worker=False)
+    ports = {
+        "ingest gRPC": servers.ingest_port,
+        "officer gRPC": servers.api_grpc_port,
+        "HTTP": servers.http_port,
+    }
     try:
+        step("stream the day through the ingest API as a venue gateway")
+        node = servers.ingest.node
         scans = await asyncio.to_thread(city_scans, config)
         codes = {v: node.keyring.sign(v) for v in np.unique(scans.venue).tolist()}
-        stream = await stream_day(f"127.0.0.1:{port}", token, scans, codes, settings.demo_seed)
+        stream = await stream_day(
+            f"{LOOPBACK}:{servers.ingest_port}", gateway_token, scans, codes, settings.demo_seed
+        )
 
         step("seal the day into Arrow segments")
         sealed = await asyncio.to_thread(node.data.seal_all)
 
-        step("trace the planted F0 with the numba engine")
+        step("register the planted F0 and fetch its F1 list and ward totals (officer API)")
         case = truth.cases[0]
         reference = str(int(person_reference(np.array([case.person]))[0]))
-        rules = get_rule_set(DEFAULT_RULE_SET)
-        window = case_window(rules, sample=case.sample_date, onset=case.onset_date)
-        engine = _engine(node)
-        person_id = pseudonymiser.person_id(reference)
-        engine.trace_case(person_id, window, rules)  # warm: JIT-compiled kernels load once
         t0 = time.perf_counter()
-        result: TraceResult = engine.trace_case(person_id, window, rules)
-        trace_ms = (time.perf_counter() - t0) * 1000
-        truth_refs = [
-            str(int(r))
-            for r in person_reference(np.array([c.person for c in case.contacts], dtype=np.int64))
-        ]
-
-        step("ward totals")
-        day_index = int(local_day(np.array([scans.t_ms[0] // 1000], dtype=np.uint32))[0])
-        ward_table = node.data.totals.day(day_index).by_ward_category(node.venues.arrays().ward)
-        ward_checkins = ward_table.sum(axis=1)[: len(WARDS) + 1]
-        trace_json = result.to_json()
+        officer = await officer_view(
+            f"{LOOPBACK}:{servers.api_grpc_port}",
+            admin_token,
+            person=reference,
+            sample_date=case.sample_date.isoformat(),
+            onset_date=case.onset_date.isoformat() if case.onset_date else "",
+            ward=0,
+            limit=DEMO_CONTACTS,
+            totals_date=day.isoformat(),
+            http_base=f"http://{LOOPBACK}:{servers.http_port}",
+        )
+        officer_ms = (time.perf_counter() - t0) * 1000
     finally:
-        await server.shutdown()
+        await servers.shutdown()
 
+    truth_refs = [
+        str(int(r))
+        for r in person_reference(np.array([c.person for c in case.contacts], dtype=np.int64))
+    ]
     return DemoReport(
         city=city,
         city_dir=city_dir,
@@ -230,18 +249,13 @@ async def run_demo(settings: Settings, step: Step, *, today: date | None = None)
         day=day,
         registered_venues=registered.venues,
         registered_people=registered.people,
+        ports=ports,
         stream=stream,
         sealed_segments=sum(len(r.entries) for r in sealed),
         sealed_rows=sum(e.rows for r in sealed for e in r.entries),
         case_reference=reference,
         case_truth_contacts=truth_refs,
-        trace=trace_json,
-        trace_ms=trace_ms,
-        ward_checkins=ward_checkins,
+        officer=officer,
+        officer_ms=officer_ms,
         seconds=time.perf_counter() - began,
     )
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = orjson.loads(path.read_bytes())
-    return data

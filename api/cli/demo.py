@@ -11,14 +11,16 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
+import orjson
 import typer
 from rich.table import Table
 
 from api.cli.common import DataDirOption, console, reports_errors, settings_for
 from api.demo_pipeline import DemoReport, run_demo
-from storage.domain import LOCAL_TZ, WARD_BY_CODE, WARDS
+from storage.domain import LOCAL_TZ, WARD_BY_CODE
 
 _TOP_CONTACTS = 15
+_TOP_WARDS = 10
 
 
 def _clock(iso: str) -> str:
@@ -37,13 +39,16 @@ def _evidence(row: dict[str, Any]) -> str:
 
 
 def _contacts_table(report: DemoReport) -> Table:
-    doc = report.trace
+    trace = report.officer.trace
+    counts = trace.get("counts", {})
+    rules = orjson.loads(trace.get("rules_json", "{}"))
     truth = set(report.case_truth_contacts)
     table = Table(
         title=(
-            f"F1 list of F0 {report.case_reference} — rule set {doc['rules']['name']} "
-            f"v{doc['rules']['version']}: {doc['counts']['contacts']} contacts, "
-            f"{doc['counts']['high_tier']} in the F1 tier (top {_TOP_CONTACTS} shown)"
+            f"F1 list of case {report.officer.case.get('case_id')} (F0 {report.case_reference}) "
+            f"— rule set {rules.get('name')} v{rules.get('version')}: "
+            f"{counts.get('contacts', 0)} contacts, {counts.get('high_tier', 0)} in the F1 tier"
+            f" (top {min(_TOP_CONTACTS, len(report.contacts))} shown)"
         ),
         title_justify="left",
     )
@@ -51,14 +56,14 @@ def _contacts_table(report: DemoReport) -> Table:
         table.add_column(column, no_wrap=True)
     table.add_column("evidence", overflow="fold", min_width=24)
     table.add_column("truth", no_wrap=True)
-    for row in doc["contacts"][:_TOP_CONTACTS]:
-        ward = WARD_BY_CODE.get(row["home_ward"])
+    for row in report.contacts[:_TOP_CONTACTS]:
+        ward = WARD_BY_CODE.get(int(row.get("home_ward", 0)))
         table.add_row(
             str(row["rank"]),
             row["person"],
             ward.name if ward else "?",
             row["tier"],
-            str(row["score"]),
+            f"{row['score']:g}",
             f"{row['minutes']:.0f}",
             _evidence(row),
             "✓" if row["person"] in truth else "",
@@ -67,14 +72,26 @@ def _contacts_table(report: DemoReport) -> Table:
 
 
 def _ward_table(report: DemoReport) -> Table:
+    totals = report.officer.ward_totals
     table = Table(title=f"check-ins per ward on {report.day.isoformat()}", title_justify="left")
     table.add_column("ward")
     table.add_column("check-ins", justify="right")
-    ranked = sorted(WARDS, key=lambda w: -int(report.ward_checkins[w.code]))
-    for ward in ranked[:10]:
-        table.add_row(ward.name, f"{int(report.ward_checkins[ward.code]):,}")
-    table.add_row(f"… {len(WARDS) - 10} more wards", "")
-    table.add_row("[bold]all wards", f"[bold]{int(report.ward_checkins.sum()):,}")
+    table.add_column("check-outs", justify="right")
+    ranked = sorted(totals.items(), key=lambda item: -item[1]["check_ins"])
+    for code, row in ranked[:_TOP_WARDS]:
+        ward = WARD_BY_CODE.get(code)
+        table.add_row(
+            ward.name if ward else f"ward {code}",
+            f"{row['check_ins']:,}",
+            f"{row['check_outs']:,}",
+        )
+    if len(ranked) > _TOP_WARDS:
+        table.add_row(f"… {len(ranked) - _TOP_WARDS} more wards", "", "")
+    table.add_row(
+        "[bold]all wards",
+        f"[bold]{sum(r['check_ins'] for r in totals.values()):,}",
+        f"[bold]{sum(r['check_outs'] for r in totals.values()):,}",
+    )
     return table
 
 
@@ -91,31 +108,40 @@ def demo(ctx: typer.Context, data_dir: DataDirOption = None) -> None:
 
     report = asyncio.run(run_demo(settings, step))
     s = report.stream
+    ports = ", ".join(f"{name} :{port}" for name, port in report.ports.items())
     console.print(
         f"city: {report.city.scans:,} check-ins on {report.day.isoformat()} across "
         f"{report.city.venues:,} venues, {report.city.people:,} adults -> {report.city_dir}\n"
-        f"registered {report.registered_venues:,} venues and {report.registered_people:,} "
-        f"residents in {report.node_dir}\n"
-        f"streamed {s.sent:,} scans (check-ins and check-outs) in {s.batches:,} batches over "
-        f"gRPC in {s.seconds:.2f} s ({s.rate:,.0f} scans/s, acked after fsync; "
-        f"{s.venues:,} venue QR signatures verified once each, ~0.1-0.2 ms apiece): "
+        f"node {report.node_dir} on 127.0.0.1 ({ports}): registered "
+        f"{report.registered_venues:,} venues and {report.registered_people:,} residents\n"
+        f"streamed {s.sent:,} scans (check-ins and check-outs) in {s.batches:,} batches in "
+        f"{s.seconds:.2f} s ({s.rate:,.0f} scans/s, each ack after its fsync; "
+        f"{s.venues:,} venue QR signatures verified once each): "
         f"{s.accepted:,} accepted, {s.duplicate:,} duplicate, {s.rejected:,} rejected\n"
         f"sealed {report.sealed_rows:,} visits into {report.sealed_segments} Arrow segments",
         highlight=False,
+        soft_wrap=True,
     )
     console.print(_contacts_table(report))
-    found = len(set(report.case_truth_contacts) & {r["person"] for r in report.trace["contacts"]})
+    found = len(set(report.case_truth_contacts) & {r["person"] for r in report.contacts})
     console.print(
-        f"traced in {report.trace_ms:.2f} ms; ground truth (brute force over the city's true "
+        f"register + trace + totals over gRPC took {report.officer_ms:.0f} ms (every call "
+        f"audited before it answered); ground truth (brute force over the city's true "
         f"departures): {len(report.case_truth_contacts)} contacts, {found} listed "
-        f"(recall {report.recall:.0%}); missing check-outs were imputed, so scores can differ",
+        f"(recall {report.recall:.0%}); missing check-outs are imputed, so scores can differ",
         highlight=False,
+        soft_wrap=True,
     )
     console.print(_ward_table(report))
+    console.print(
+        f"summary: {report.officer.summary.get('text', '')}", highlight=False, soft_wrap=True
+    )
     console.rule("[bold]done")
     console.print(
-        f"demo finished in {report.seconds:.1f} s. Explore: `qrtrace trace --data-dir "
-        f"{report.node_dir} --person {report.case_reference} --onset ... --sample ...`, "
+        f"demo finished in {report.seconds:.1f} s. Explore: `qrtrace serve --data-dir "
+        f"{report.node_dir}`, `qrtrace trace --data-dir {report.node_dir} --person "
+        f"{report.case_reference} ...`, `qrtrace audit verify --data-dir {report.node_dir}`, "
         f"`qrtrace city --describe {report.city_dir}`.",
         highlight=False,
+        soft_wrap=True,
     )

@@ -143,8 +143,12 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "F1 list of F0 1000" in out
+    assert "F1 list of case F0-000001 (F0 1000" in out
     assert "recall 100%" in out, out
     assert "0 rejected" in out
+    assert "all wards" in out
+    node = tmp_path / "d" / "demo" / "node"
     assert (tmp_path / "d" / "demo" / "city" / "outbreak.json").is_file()
-    assert (tmp_path / "d" / "demo" / "node" / "manifest.json").is_file()
+    assert (node / "manifest.json").is_file()
+    verify = qrtrace("audit", "verify", "--data-dir", str(node), cwd=tmp_path)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
