@@ -75,7 +75,7 @@ async def _transport_server() -> tuple[Any, int]:
     return server, port
 
 
-def serve_child(mode: str, data_dir: Path) -> None:
+def serve_child(mode: str, data_dir: Path, index_capacity: int = 32_000_000) -> None:
     """Run one server until stdin closes; print its port first."""
 
     async def main() -> None:
@@ -92,7 +92,7 @@ def serve_child(mode: str, data_dir: Path) -> None:
                 ingest_port=0,
                 log_level="WARNING",
                 ingest_max_message_bytes=64 << 20,
-                hot_index_capacity=32_000_000,
+                hot_index_capacity=index_capacity,
             )
             server, port = create_server(settings)
             await server.start()
@@ -127,9 +127,17 @@ def prepare(data_dir: Path) -> tuple[str, list[str]]:
 class Child:
     """A server subprocess; closing stdin shuts it down (gracefully for the real one)."""
 
-    def __init__(self, mode: str, data_dir: Path) -> None:
+    def __init__(self, mode: str, data_dir: Path, *, index_capacity: int = 32_000_000) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.bench_ingest", "--serve", mode, str(data_dir)],
+            [
+                sys.executable,
+                "-m",
+                "bench.bench_ingest",
+                "--serve",
+                mode,
+                str(data_dir),
+                str(index_capacity),
+            ],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdin=subprocess.PIPE,
@@ -365,10 +373,10 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=2, help="streams per client process")
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--unary-seconds", type=float, default=10)
-    parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve_child(args.serve[0], Path(args.serve[1]))
+        serve_child(args.serve[0], Path(args.serve[1]), int(args.serve[2]))
         return
     out = sys.stdout.write
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
