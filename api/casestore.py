@@ -378,6 +378,21 @@ class CaseStore:
             for w in wards
         }
 
+    def new_cases_per_ward(self, first: date, last: date) -> dict[int, int]:
+        """Per ward: cases whose sample date lies in [first, last] (the zone-level count)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT ward, COUNT(*) FROM cases WHERE sample_date BETWEEN ? AND ? GROUP BY ward",
+                (first.isoformat(), last.isoformat()),
+            ).fetchall()
+        return {int(w): int(n) for w, n in rows}
+
+    def newest_sample_date(self) -> date | None:
+        """The latest sample date of any registered case (None: no cases yet)."""
+        with self._lock:
+            row = self._db.execute("SELECT MAX(sample_date) FROM cases").fetchone()
+        return date.fromisoformat(row[0]) if row and row[0] else None
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

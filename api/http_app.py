@@ -39,6 +39,7 @@ from api.http_models import (
 )
 from api.inputs import ExposureQuery, TraceCaseQuery
 from api.trace_ops import CasesQuery, ClustersQuery
+from api.webpage import mount_web
 from storage.errors import QrtraceError
 
 log = logging.getLogger(__name__)
@@ -291,4 +292,5 @@ def create_app(ctx: ApiContext) -> FastAPI:
                 "reason": str(first.get("msg")), "request_id": rid}  # fmt: skip
         return OrjsonResponse(body, status_code=422, headers={"x-request-id": rid})
 
+    mount_web(app, ctx, _request_id)
     return app

@@ -23,7 +23,7 @@ ALLOWED: Final[dict[str, frozenset[Role]]] = {
     "TraceCase": _OFFICERS,
     "TraceExposure": _OFFICERS,
     "TraceCases": _ADMIN,
-    "Clusters": _ADMIN,
+    "Clusters": _OFFICERS,
     "ExportTrace": _OFFICERS,
     "ListRuleSets": _OFFICERS,
     "RegisterCase": _OFFICERS,

@@ -258,15 +258,27 @@ class ClustersQuery:
 def clusters_of(
     ctx: ApiContext, identity: Identity, q: ClustersQuery, request_id: str
 ) -> dict[str, Any]:
-    """Clusters (city admin) over registered cases; cases are named by case id."""
+    """Clusters over registered cases, named by case id; an officer's: their ward's cases."""
 
     def run() -> tuple[dict[str, Any], int, str | None]:
         rules = get_rule_set(DEFAULT_RULE_SET)
+        scope = ward_scope(identity)
         rows = (
             [case_of(ctx, c) for c in q.case_ids]
             if q.case_ids
-            else ctx.cases.list_cases(ward=None, limit=1000, offset=0)[0]
+            else ctx.cases.list_cases(ward=scope, limit=1000, offset=0)[0]
         )
+        for i, c in enumerate(rows):
+            require_ward(identity, c.ward, f"case_ids[{i}]")
+        if not rows and scope is not None:
+            empty: dict[str, Any] = {
+                "cases": 0,
+                "components": [],
+                "hot_spots": [],
+                "likely_sources": [],
+                "request_id": request_id,
+            }
+            return empty, 0, None
         if not rows:
             raise InvalidInputError("case_ids", "no registered cases to cluster")
         cases = [
@@ -278,7 +290,12 @@ def clusters_of(
         )  # fmt: skip
         names = {f"{c.person:016x}": c.label for c in rows}
         for comp in doc["components"]:
-            comp["cases"] = [names.get(p, p) for p in comp["cases"]]
+            comp["cases"] = [names.get(p, p) for p in comp["case_ids"]]
+            for link in comp["links"]:
+                for k in (0, 1):
+                    kind, _, key = str(link[k]).partition(":")
+                    if kind in ("case", "contacts") and key in names:
+                        link[k] = f"{kind}:{names[key]}"
         doc["request_id"] = request_id
         return doc, len(doc["components"]), ",".join(c.label for c in rows)[:200]
 

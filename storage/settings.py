@@ -165,6 +165,11 @@ class Settings(BaseSettings):
     api_http_port: int = Field(
         default=8080, ge=0, le=65535, description="Officer API HTTP/JSON port (0: any free port)."
     )
+    zone_thresholds: tuple[float, float, float] = Field(
+        default=(20.0, 50.0, 150.0),
+        description="New cases per 100,000 per week where a ward turns yellow, orange, red "
+        "(ascending; env as JSON, e.g. [20, 50, 150]).",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -88,6 +88,7 @@ def clusters(
                     "case_ids": [f"{p:016x}" for p in case_ids],
                     "contacts": sum(1 for kind, _ in comp if kind == "contact"),
                     "venues": sorted(v for kind, v in comp if kind == "venue"),
+                    "links": _links(graph, comp),
                 }
             )
     components.sort(key=lambda c: (-len(c["cases"]), c["case_ids"]))
@@ -115,3 +116,27 @@ def clusters(
         "likely_sources": sources,
         "graph": {"nodes": graph.number_of_nodes(), "edges": graph.number_of_edges()},
     }
+
+
+def _links(graph: nx.Graph, comp: set[tuple[str, int]]) -> list[list[str | int]]:
+    """Drawable edges of a component without naming any contact.
+
+    Cases are `case:<hex pseudonym>`, venues `venue:<id>`; a contact of several cases is
+    `contact:<k>` (k counts within the component), and the contacts of only one case are
+    folded into one `contacts:<hex>` node per case, given as [case, group, size].
+    """
+    out: list[list[str | int]] = []
+    shared = 0
+    single: dict[int, int] = defaultdict(int)
+    for kind, node in sorted(comp):
+        if kind == "venue":
+            out.extend([f"case:{p:016x}", f"venue:{node}"] for _k, p in graph[(kind, node)])
+        elif kind == "contact":
+            cases = sorted(p for _k, p in graph[(kind, node)])
+            if len(cases) == 1:
+                single[cases[0]] += 1
+                continue
+            shared += 1
+            out.extend([f"case:{p:016x}", f"contact:{shared}"] for p in cases)
+    out.extend([f"case:{p:016x}", f"contacts:{p:016x}", n] for p, n in sorted(single.items()))
+    return out
