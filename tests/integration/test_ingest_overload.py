@@ -116,8 +116,10 @@ def test_three_times_capacity_is_refused_without_loss_or_memory_growth(
     summary = overload_ingest.run(
         seconds=4, capacity=60_000, factor=3.0, clients=2, gateway_rate=3_000
     )
-    assert summary["refused"], summary
-    assert set(summary["refused"]) <= {"RESOURCE_EXHAUSTED", "INTERNAL"}, summary
+    # RESOURCE_EXHAUSTED from the server; INTERNAL / CANCELLED are what a grpc client
+    # reports locally when it was still writing into a call the server had refused
+    assert summary["refused"].get("RESOURCE_EXHAUSTED", 0) > 0, summary
+    assert set(summary["refused"]) <= {"RESOURCE_EXHAUSTED", "INTERNAL", "CANCELLED"}, summary
     assert summary["lost"] == 0, summary
     assert summary["duplicated"] == 0, summary
     assert summary["acked"] > 0, summary
