@@ -184,6 +184,9 @@ def to_markdown(report: Report) -> str:
             f"{r.baseline_name or '–'} | {fmt(base.median, r.unit) if base else '–'} | "
             f"{ratio_text(ratio)} |"
         )
+    notes = [f"- {r.name}: {r.note}" for r in report.rows if r.note]
+    if notes:
+        lines += ["", *notes]
     if report.checks:
         ok = sum(c.ok for c in report.checks)
         lines += ["", f"Equality checks: {ok} of {len(report.checks)} passed."]

@@ -1,7 +1,8 @@
 """Size presets of `qrtrace bench`: how much data and how long each group runs.
 
-`small` is the CI run (about a minute and a half on 2 cores); `medium` measures the DESIGN §9
-targets that are defined at 10 M scans (< 15 min on 2 cores); `large` adds the 50 M point.
+`small` is the CI run (about a minute on 2 cores); `medium` measures every DESIGN §9 target,
+tracing at 1, 3, 10 and 50 M scans (< 15 min on 2 cores, ~9 GB of memory at the 50 M
+point); `large` runs longer and on more data per group.
 Scans are spread over 14 days of the synthetic city; beyond Bien Hoa's adults (at most ~4
 scans a day each) the city gets more people, as `bench.bench_trace` does for its 50 M run.
 """
@@ -59,7 +60,7 @@ SIZES: dict[str, Size] = {
     ),
     "medium": Size(
         name="medium",
-        trace_scans=(1_000_000, 3_000_000, 10_000_000),
+        trace_scans=(1_000_000, 3_000_000, 10_000_000, 50_000_000),
         days=14,
         engine_cases=500,
         duckdb_cases=60,
@@ -76,10 +77,10 @@ SIZES: dict[str, Size] = {
     ),
     "large": Size(
         name="large",
-        trace_scans=(1_000_000, 10_000_000, 50_000_000),
+        trace_scans=(1_000_000, 3_000_000, 10_000_000, 30_000_000, 50_000_000),
         days=14,
-        engine_cases=500,
-        duckdb_cases=40,
+        engine_cases=1000,
+        duckdb_cases=100,
         batch=1000,
         cluster_cases=100,
         exposures=40,
