@@ -7,6 +7,7 @@ verdict extrapolated from another size.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from bench.results import Report, Row, Target, fmt
@@ -35,6 +36,8 @@ def _at(  # noqa: PLR0917 - one positional per column of the targets table
     if rows:
         r = rows[-1]
         base = f"{r.baseline_name}: {fmt(r.baseline.median, r.unit)}" if r.baseline else "–"
+        if math.isnan(r.value.median):
+            return Target(what, target, "–", base, None, "the measurement failed in this run")
         return Target(what, target, show(r), base, ok(r))
     others = _find(report, group, prefix)
     if others:
