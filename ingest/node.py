@@ -12,8 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from ingest.auth import DeviceTokens
 from ingest.pipeline import Ingestor
@@ -21,6 +19,7 @@ from ingest.pseudocache import DirectoryFeed, PseudonymCache
 from ingest.qrcode import KeyRing, QrVerifier
 from storage.datadir import DataDir
 from storage.directory import PersonDirectory
+from storage.lifecycle import Closing
 from storage.pseudonym import Pseudonymiser, load_or_create_key
 from storage.settings import Settings
 from storage.venues import VenueRegistry
@@ -36,7 +35,7 @@ def tokens_path(settings: Settings) -> Path:
     return settings.ingest_tokens_file or settings.data_dir / "tokens.json"
 
 
-class IngestNode:
+class IngestNode(Closing):
     """Data directory, venue registry, person directory, keys and the `Ingestor` over them."""
 
     def __init__(
@@ -74,14 +73,3 @@ class IngestNode:
         self.feed.close()
         self.people.close()
         self.venues.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -11,7 +11,6 @@ tail holds exactly the scans no segment has.
 from __future__ import annotations
 
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 import numpy as np
@@ -19,6 +18,7 @@ import numpy.typing as npt
 
 from storage.directory import PersonDirectory
 from storage.hotstore import HotStore
+from storage.lifecycle import Closing
 from storage.manifest import Manifest
 from storage.reader import StorageReader
 from storage.records import day_bounds
@@ -30,7 +30,7 @@ from storage.totals import ScanTotals
 from storage.visits import DEFAULT_DWELL_S
 
 
-class DataDir:
+class DataDir(Closing):
     """The storage tier of one node, built from explicit parameters."""
 
     def __init__(
@@ -105,14 +105,3 @@ class DataDir:
     def close(self) -> None:
         """Drain and close the hot store (segments need no closing)."""
         self.hot.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -21,8 +21,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +29,7 @@ from rocksdict import Options, Rdict, WriteBatch, WriteOptions
 
 from storage.domain import WARD_BY_CODE
 from storage.errors import InvalidInputError
+from storage.lifecycle import Closing
 
 Mask = npt.NDArray[np.bool_]
 _PREFIX = b"p"
@@ -63,7 +62,7 @@ def _member(
     return np.asarray(sorted_ids[pos] == ids)
 
 
-class PersonDirectory:
+class PersonDirectory(Closing):
     """Durable pseudonym -> person rows, with an in-memory home-ward index."""
 
     def __init__(self, path: Path) -> None:
@@ -229,14 +228,3 @@ class PersonDirectory:
     def close(self) -> None:
         """Close the database."""
         self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -34,8 +34,7 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -55,6 +54,7 @@ from storage.errors import (
     StoreLayoutError,
     StoreOverloadedError,
 )
+from storage.lifecycle import Closing
 from storage.records import (
     SCAN_DTYPE,
     ScanArray,
@@ -120,7 +120,7 @@ class DroppedDays:
     persons: npt.NDArray[np.uint64] = field(repr=False)
 
 
-class HotStore:
+class HotStore(Closing):
     """Durable, de-duplicating scan log with an in-memory unsealed tail."""
 
     def __init__(
@@ -469,14 +469,3 @@ class HotStore:
             self._queue.put(_STOP)
             self._writer.join()
         self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -14,8 +14,7 @@ import struct
 import threading
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +23,7 @@ from rocksdict import Options, Rdict, WriteBatch, WriteOptions
 
 from storage.domain import CATEGORY_BY_CODE, WARD_BY_CODE
 from storage.errors import InvalidInputError, RegistryError
+from storage.lifecycle import Closing
 
 #: Dense per-venue arrays are sized by the largest id; this bounds them (64 Mi venues).
 MAX_VENUE_ID = (1 << 26) - 1
@@ -87,7 +87,7 @@ def validate_venue(venue: Venue) -> None:
         raise InvalidInputError("lon", f"{venue.lon} outside [-180, 180]")
 
 
-class VenueRegistry:
+class VenueRegistry(Closing):
     """Durable venue rows in RocksDB plus cached dense arrays; safe to share across threads."""
 
     def __init__(self, path: Path) -> None:
@@ -204,14 +204,3 @@ class VenueRegistry:
             self._db.close()
         except Exception as exc:  # pragma: no cover - rocksdict raises plain Exception
             raise RegistryError(f"venue registry {self.path}: close failed: {exc}") from exc
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -14,14 +14,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from storage.datadir import DataDir
 from storage.importer import Importer, ImportOptions, ImportSummary
+from storage.lifecycle import Closing
 from storage.pseudonym import Pseudonymiser
 from storage.visits import DEFAULT_DWELL_S
 from tracing.engine import TraceEngine, VenueInfo
@@ -30,7 +30,7 @@ from tracing.index import IndexPart, IndexSource
 EVAL_KEY = hashlib.blake2b(b"qrtrace real-data evaluation", digest_size=32).digest()
 
 
-class EvalStore:
+class EvalStore(Closing):
     """Import -> seal -> trace, in one directory."""
 
     def __init__(self, root: Path, *, dwell_s: npt.NDArray[np.int64] = DEFAULT_DWELL_S) -> None:
@@ -73,17 +73,6 @@ class EvalStore:
 
     def close(self) -> None:
         self.data.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def stored_visits(parts: Sequence[IndexPart]) -> dict[str, npt.NDArray[Any]]:
