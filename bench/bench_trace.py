@@ -29,6 +29,7 @@ from collections.abc import Callable
 import duckdb
 import numpy as np
 
+from bench.duck import AS_LOADED
 from storage.domain import CITY_ADULTS
 from storage.records import local_day
 from storage.synthetic_city import CityConfig, build_city, iter_visit_batches
@@ -38,16 +39,6 @@ from tracing.index import IndexPart
 from tracing.rules import RULE_SETS, UNITS_PER_SECOND
 
 PLAIN = RULE_SETS["plain"]
-AS_LOADED = """
-    WITH f AS (
-        SELECT venue, greatest(t_in, $lo) AS a, least(t_out, $hi) AS b FROM visits
-        WHERE person = $p AND t_in < $hi AND t_out > $lo
-    )
-    SELECT c.person, sum(least(c.t_out, f.b) - greatest(c.t_in, f.a)) AS score
-    FROM f JOIN visits c ON c.venue = f.venue AND c.t_in < f.b AND c.t_out > f.a
-    WHERE c.person <> $p
-    GROUP BY c.person ORDER BY score DESC, c.person
-"""
 
 
 def load(
