@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from storage.hotstore import HotStore
 from storage.manifest import Manifest
 from storage.records import local_day
 from storage.segments import Segment
+from storage.tailview import TailView
 from storage.visits import DEFAULT_DWELL_S, Visits, build_visits
 
 
@@ -29,7 +29,7 @@ class StorageReader:
 
     def __init__(
         self,
-        hot: HotStore,
+        hot: TailView,
         manifest: Manifest,
         segment_dir: Path,
         *,

@@ -30,10 +30,10 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from storage.directory import PersonDirectory
-from storage.hotstore import HotStore
 from storage.manifest import Manifest, SegmentEntry
 from storage.records import local_day
 from storage.segments import Segment
+from storage.tailview import TailView
 
 U64 = npt.NDArray[np.uint64]
 
@@ -69,7 +69,7 @@ def _segment_persons(segment_dir: Path, entry: SegmentEntry) -> U64:
 def purge_before(
     day: int,
     *,
-    hot: HotStore,
+    hot: TailView,
     manifest: Manifest,
     segment_dir: Path,
     directory: PersonDirectory | None = None,
@@ -114,7 +114,7 @@ def purge_before(
 
 
 def _without_remaining(
-    candidates: U64, hot: HotStore, manifest: Manifest, segment_dir: Path
+    candidates: U64, hot: TailView, manifest: Manifest, segment_dir: Path
 ) -> U64:
     """Drop from `candidates` every person who still has a visit or scan on a kept day."""
     for d in hot.tail_days():

@@ -31,8 +31,9 @@ import numpy.typing as npt
 from storage.fsutil import remove_temp_files
 from storage.hotstore import HotStore
 from storage.manifest import Manifest, SegmentEntry
-from storage.records import day_bounds
+from storage.records import ScanArray, day_bounds
 from storage.segments import DEFAULT_COMPRESSION, Compression, write_segment
+from storage.tailview import TailView
 from storage.visits import DEFAULT_DWELL_S, build_visits
 
 
@@ -65,7 +66,7 @@ def remove_orphans(segment_dir: Path, manifest: Manifest) -> list[Path]:
     return removed
 
 
-def due_days(hot: HotStore, now: int, grace_s: int) -> list[int]:
+def due_days(hot: TailView, now: int, grace_s: int) -> list[int]:
     """Days with unsealed scans whose local end is at least `grace_s` before `now`."""
     return [d for d in hot.tail_days() if day_bounds(d)[1] + grace_s <= now]
 
@@ -99,34 +100,55 @@ class Sealer:
         scans, seq_hi, _version = self.hot.tail_scans(day)
         if len(scans) == 0:
             return None
-        visits = build_visits(scans, day, self.dwell_s)
         generation = self.manifest.next_generation(day)
-        n = self.hot.n_shards
-        visit_shard = visits.venue % n
-        scan_counts = np.bincount(scans["venue"] % n, minlength=n)
-        entries: list[SegmentEntry] = []
-        for shard in np.flatnonzero(scan_counts):
-            part = visits.take(visit_shard == shard)
-            entries.append(
-                write_segment(
-                    self.segment_dir,
-                    segment_name(day, generation, int(shard)),
-                    part,
-                    day=day,
-                    shard=int(shard),
-                    generation=generation,
-                    scans=int(scan_counts[shard]),
-                    compression=self.compression,
-                )
-            )
+        n_visits, entries = write_day(
+            self.segment_dir,
+            scans,
+            day,
+            generation,
+            self.hot.n_shards,
+            dwell_s=self.dwell_s,
+            compression=self.compression,
+        )
         with self.manifest.lock:
             self.manifest.commit(entries, day, seq_hi)
             self.hot.mark_sealed(day, seq_hi)
         return SealResult(
-            day,
-            generation,
-            len(scans),
-            len(visits),
-            tuple(entries),
-            time.perf_counter() - started,
+            day, generation, len(scans), n_visits, tuple(entries), time.perf_counter() - started
         )
+
+
+def write_day(
+    segment_dir: Path,
+    scans: ScanArray,
+    day: int,
+    generation: int,
+    n_shards: int,
+    *,
+    dwell_s: npt.NDArray[np.int64] = DEFAULT_DWELL_S,
+    compression: Compression = DEFAULT_COMPRESSION,
+) -> tuple[int, list[SegmentEntry]]:
+    """Steps 2-3: build the day's visits at once, write one file per venue shard.
+
+    Returns (visits written, entries for the manifest); nothing is live until the caller
+    commits the entries. Shared by `Sealer` and the multi-process `storage.multiseal`.
+    """
+    visits = build_visits(scans, day, dwell_s)
+    visit_shard = visits.venue % n_shards
+    scan_counts = np.bincount(scans["venue"] % n_shards, minlength=n_shards)
+    entries: list[SegmentEntry] = []
+    for shard in np.flatnonzero(scan_counts):
+        part = visits.take(visit_shard == shard)
+        entries.append(
+            write_segment(
+                segment_dir,
+                segment_name(day, generation, int(shard)),
+                part,
+                day=day,
+                shard=int(shard),
+                generation=generation,
+                scans=int(scan_counts[shard]),
+                compression=compression,
+            )
+        )
+    return len(visits), entries

@@ -150,6 +150,12 @@ class Settings(BaseSettings):
     ingest_metrics_port: int = Field(
         default=0, ge=0, le=65535, description="Prometheus /metrics port (0: no HTTP endpoint)."
     )
+    ingest_processes: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Ingest processes sharing ingest_port (SO_REUSEPORT), one hot store each.",
+    )
     hot_index_capacity: int = Field(
         default=0,
         ge=0,
