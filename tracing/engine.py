@@ -108,6 +108,9 @@ class _Pieces:
     units: I64
     first: npt.NDArray[np.bool_]
     person: PersonIds
+    #: each piece's contact-visit flags when merged from partitions (tracing.partition);
+    #: None: looked up in the parts by `part` and `row`
+    flags: npt.NDArray[np.uint8] | None = None
 
 
 class TraceEngine:
@@ -207,6 +210,24 @@ class TraceEngine:
         as_of: I64,
         parallel: bool,
     ) -> tuple[_Pieces, tuple[Any, ...]]:
+        pieces = self._pieces(
+            parts=parts, w_off=w_off, w_venue=w_venue, w_start=w_start, w_end=w_end,
+            exclude=exclude, rules=rules, as_of=as_of, parallel=parallel,
+        )  # fmt: skip
+        threshold = np.full(len(w_off) - 1, rules.compiled[2], dtype=np.int64)
+        aggregate = kernels._aggregate_parallel if parallel else kernels._aggregate
+        agg = aggregate(
+            pieces.piece_off, pieces.person, pieces.s, pieces.e, pieces.win, pieces.day,
+            pieces.units, pieces.first, threshold, rules["day_split"] != "none",
+        )  # fmt: skip
+        return pieces, agg
+
+    def _pieces(
+        self, *, parts: Sequence[IndexPart], w_off: I64, w_venue: I64, w_start: I64,
+        w_end: I64, exclude: PersonIds, rules: RuleSet, as_of: I64, parallel: bool,
+    ) -> _Pieces:  # fmt: skip
+        """Contact pieces of every window in every part, grouped by case (the matching step;
+        `tracing.distributed` runs it on partitions instead)."""
         p = rules.compiled[0]
         vcat = self.venues.category
         weights = rules.compiled[1]
@@ -222,14 +243,7 @@ class TraceEngine:
                 as_of,
             )  # fmt: skip
             chunks.append((k, out, part))
-        pieces = _concat_pieces(chunks, len(w_off) - 1)
-        threshold = np.full(len(w_off) - 1, rules.compiled[2], dtype=np.int64)
-        aggregate = kernels._aggregate_parallel if parallel else kernels._aggregate
-        agg = aggregate(
-            pieces.piece_off, pieces.person, pieces.s, pieces.e, pieces.win, pieces.day,
-            pieces.units, pieces.first, threshold, rules["day_split"] != "none",
-        )  # fmt: skip
-        return pieces, agg
+        return _concat_pieces(chunks, len(w_off) - 1)
 
     def _windows(
         self, *, merged: dict[str, npt.NDArray[np.generic]], cv_off: I64, windows: Sequence[Window],

@@ -237,26 +237,36 @@ class IndexSource:
         #: how the sealed part was last brought up to date: "rebuilt", "merged" or "kept"
         self.last_sealed_update = "kept"
 
-    def parts(self) -> Sequence[IndexPart]:
-        """[sealed part, hot part], rebuilt only when what they cover changed."""
+    def snapshot(self) -> tuple[tuple[SegmentEntry, ...], IndexPart]:
+        """(non-empty manifest entries, hot part) seen together: the distributed engine's view
+        (its workers read the entries' files; the hot part travels as one more partition)."""
         with self.manifest.lock:
             entries = tuple(e for e in self.manifest.entries if e.rows)
             days = self.hot.tail_days()
             tails = {d: self.hot.tail_scans(d) for d in days}
-        files = tuple(sorted(e.file for e in entries))
         hot_key = tuple((d, version) for d, (_s, _q, version) in sorted(tails.items()))
         with self._lock:
-            sealed, hot = self._sealed, self._hot
-        if sealed is None or sealed[0] != files:
-            sealed = (files, self._sealed_part(sealed, entries), entries)
+            hot = self._hot
         if hot is None or hot[0] != hot_key:
             visits = Visits.concat(
                 [build_visits(scans, d, self.dwell_s) for d, (scans, _q, _v) in tails.items()]
             )
             hot = (hot_key, IndexPart.from_visits(visits))
+            with self._lock:
+                self._hot = hot
+        return entries, hot[1]
+
+    def parts(self) -> Sequence[IndexPart]:
+        """[sealed part, hot part], rebuilt only when what they cover changed."""
+        entries, hot = self.snapshot()
+        files = tuple(sorted(e.file for e in entries))
         with self._lock:
-            self._sealed, self._hot = sealed, hot
-        return [sealed[1], hot[1]]
+            sealed = self._sealed
+        if sealed is None or sealed[0] != files:
+            sealed = (files, self._sealed_part(sealed, entries), entries)
+        with self._lock:
+            self._sealed = sealed
+        return [sealed[1], hot]
 
     def _read(self, entries: Sequence[SegmentEntry]) -> IndexPart:
         segments = [Segment.open(self.segment_dir, e) for e in entries]

@@ -131,7 +131,9 @@ class ContactTable:
         win = pieces.win[ev]
         rows = pieces.row[ev]
         flags = np.zeros(len(ev), dtype=np.uint8)
-        if len(ev):
+        if pieces.flags is not None:  # pieces merged from partitions carry their flags
+            flags = pieces.flags[ev]
+        elif len(ev):
             which = pieces.part[ev]
             for k, part in enumerate(parts):
                 if len(part):

@@ -200,6 +200,11 @@ class RuleSet:
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Picklable (a mapping proxy is not): how a rule set travels to Dask workers."""
+        values = dict(self.values)
+        return (_rebuilt, (self.name, self.version, self.summary, values, self.overridden))
+
     def with_overrides(self, overrides: Mapping[str, str | int | float]) -> RuleSet:
         """A copy with `overrides` parsed and validated (unknown names are refused)."""
         values = dict(self.values)
@@ -273,6 +278,16 @@ class RuleSet:
         p[P_TTL] = int(self["ttl_days"]) * _DAY
         p[P_LOCAL_OFFSET] = LOCAL_UTC_OFFSET_S
         return p
+
+
+def _rebuilt(
+    name: str,
+    version: str,
+    summary: str,
+    values: dict[str, int | float | str],
+    overridden: tuple[str, ...],
+) -> RuleSet:
+    return RuleSet(name, version, summary, MappingProxyType(values), overridden)
 
 
 def _rule(name: str, version: str, summary: str, **values: int | float | str) -> RuleSet:

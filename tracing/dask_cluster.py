@@ -1,0 +1,118 @@
+"""Dask distributed glue: connect to a scheduler, prepare workers, run partition groups.
+
+Kept apart from `tracing.distributed` so that unpickling the worker plugin on a worker imports
+nothing that compiles or loads numba kernels: the plugin must set `NUMBA_CACHE_DIR` *before*
+`tracing.kernels` is imported in that process (numba fixes a function's cache location when
+the module defining it is imported), then warms every kernel once so the first real task
+does not pay seconds of compilation.
+
+Production: `dask scheduler` on one host, `dask worker tcp://HOST:8786 --nworkers N
+--nthreads 1` on each tracing host, every worker able to read the node's segment directory
+(shared disk, or an object store URI, `Settings.dask_segments`). The client is the node
+(`qrtrace serve --dask`) or the CLI (`qrtrace trace --cluster`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from distributed import Client, WorkerPlugin
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from tracing.distributed import Job, PartitionSpec
+
+PLUGIN_NAME = "qrtrace-tracing"
+
+
+class TracingWorkerPlugin(WorkerPlugin):
+    """Per worker process: numba cache directory and thread count, kernels warmed, cache size."""
+
+    name = PLUGIN_NAME
+
+    def __init__(
+        self, numba_cache_dir: str = "", numba_threads: int = 1, cache_bytes: int = 0
+    ) -> None:
+        self.numba_cache_dir = numba_cache_dir
+        self.numba_threads = numba_threads
+        self.cache_bytes = cache_bytes
+
+    def setup(self, worker: Any) -> None:
+        if self.numba_cache_dir:
+            os.environ["NUMBA_CACHE_DIR"] = self.numba_cache_dir
+            import numba.core.config  # noqa: PLC0415 - after the variable, on purpose
+
+            numba.core.config.reload_config()
+        from tracing.distributed import configure_worker  # noqa: PLC0415
+        from tracing.warm import warm_partition_kernels  # noqa: PLC0415 - see module doc
+
+        configure_worker(self.cache_bytes)
+        warm_partition_kernels(self.numba_threads)
+
+
+def connect(
+    address: str,
+    *,
+    numba_cache_dir: str = "",
+    numba_threads: int = 1,
+    cache_bytes: int = 0,
+    timeout_s: float = 30.0,
+) -> Client:
+    """A client of the scheduler at `address` with the tracing plugin on every worker."""
+    client = Client(address, timeout=timeout_s, set_as_default=False)
+    try:
+        client.register_plugin(TracingWorkerPlugin(numba_cache_dir, numba_threads, cache_bytes))
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+class DaskExecutor:
+    """Runs partition groups on a Dask cluster: one task per worker per round.
+
+    Partitions are assigned largest first to the least loaded worker (ties by address), so
+    for an unchanged plan and worker set a partition always lands on the worker that already
+    cached it; `allow_other_workers` lets the scheduler move a group when its worker is gone.
+    """
+
+    def __init__(self, client: Client, *, threads_per_task: int = 1) -> None:
+        self.client = client
+        self.threads_per_task = threads_per_task
+
+    def workers(self) -> list[str]:
+        return sorted(self.client.scheduler_info(n_workers=-1)["workers"])
+
+    def assign(self, specs: Sequence[PartitionSpec]) -> dict[str, list[PartitionSpec]]:
+        workers = self.workers()
+        if not workers:
+            return {"": list(specs)}
+        load = dict.fromkeys(workers, 0)
+        groups: dict[str, list[PartitionSpec]] = {w: [] for w in workers}
+        for spec in sorted(specs, key=lambda s: (-s.rows, s.key)):
+            target = min(workers, key=lambda w: (load[w], w))
+            groups[target].append(spec)
+            load[target] += max(spec.rows, 1)
+        return {w: sorted(g, key=lambda s: s.rank) for w, g in groups.items() if g}
+
+    def run(self, specs: Sequence[PartitionSpec], job: Job) -> list[pa.Table]:
+        from tracing.distributed import run_group  # noqa: PLC0415 - see module doc
+
+        futures = [
+            self.client.submit(
+                run_group,
+                group,
+                job,
+                workers=[w] if w else None,
+                allow_other_workers=True,
+                pure=False,
+            )
+            for w, group in self.assign(specs).items()
+        ]
+        return list(self.client.gather(futures))
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,318 @@
+"""The trace engine over partitions that live elsewhere: planning, worker tasks, the engine.
+
+`DistributedEngine` is a `TraceEngine` whose two data-touching steps (finding the cases'
+visits, matching windows against visits) run on partitions (tracing.partition) through an
+executor: in this process (`InProcess`, tests) or on Dask workers
+(`tracing.dask_cluster.DaskExecutor`). Everything else (windows, aggregation, ranking,
+evidence, F2, clusters, JSON) is the engine's own code on the merged partials, so a result is
+identical to the single-process engine's over the same data directory at the same moment.
+
+Consistency: one trace takes one snapshot (manifest entries + hot tail, under the manifest
+lock, `IndexSource.snapshot`) and both rounds use it, so a seal in between changes nothing.
+Workers read the entries' files themselves from the shared segment root (a path or a
+pyarrow filesystem URI); the client ships only the small hot tail, the cases and windows.
+
+Partitions are planned per (day, venue shard) from the manifest, or per day under the NHS
+rule (a visit ends at the person's next check-in in any shard); each group of partitions
+goes to one worker (largest first onto the least loaded), which keeps the parts it built in
+a bounded cache (`PartitionCache`), so a batch after the first reads no file.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Protocol, overload
+
+import numba
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from storage.manifest import SegmentEntry
+from storage.records import local_day
+from storage.segment_fs import open_root, read_segment_table
+from storage.visits import DEFAULT_DWELL_S
+from tracing.engine import I64, PersonIds, PersonLookup, TraceEngine, VenueInfo, Window, _Pieces
+from tracing.index import IndexPart
+from tracing.partition import (
+    KIND_HOT,
+    KIND_SEALED,
+    CaseSet,
+    case_rows,
+    merge_case_rows,
+    merge_partials,
+    needs_next,
+    part_from_tables,
+    part_table,
+    partial_of,
+)
+from tracing.rules import RuleSet
+
+#: `PartitionSpec.shard` of a partition that spans every shard (NHS day, hot tail)
+ALL_SHARDS: Final = -1
+
+
+@dataclass(frozen=True)
+class PartitionSpec:
+    """One partition: the segment files a worker reads (manifest order), or the hot tail."""
+
+    key: str
+    kind: int
+    rank: int
+    shard: int
+    rows: int
+    entries: tuple[SegmentEntry, ...] = ()
+    #: NHS rule, hot tail: sealed files of the tail's days, whose check-ins end its visits
+    peers: tuple[SegmentEntry, ...] = ()
+
+
+def plan_partitions(
+    entries: Sequence[SegmentEntry], *, by_day: bool, hot_rows: int, hot_days: Sequence[int]
+) -> list[PartitionSpec]:
+    """Shard × day partitions (whole days when `by_day`) plus the hot tail when it has rows."""
+    groups: dict[tuple[int, int], list[SegmentEntry]] = defaultdict(list)
+    for e in entries:
+        groups[(e.day, ALL_SHARDS if by_day else e.shard)].append(e)
+    specs = [
+        PartitionSpec(
+            key=f"d{day}" if shard == ALL_SHARDS else f"d{day}-s{shard:05d}",
+            kind=KIND_SEALED,
+            rank=rank,
+            shard=shard,
+            rows=sum(e.rows for e in group),
+            entries=tuple(group),
+        )
+        for rank, ((day, shard), group) in enumerate(sorted(groups.items()))
+    ]
+    if hot_rows:
+        days = set(hot_days)
+        peers = tuple(e for e in entries if e.day in days) if by_day else ()
+        specs.append(PartitionSpec("hot", KIND_HOT, len(specs), ALL_SHARDS, hot_rows, (), peers))
+    return specs
+
+
+@dataclass(frozen=True)
+class Job:
+    """What one round sends along with each group of partitions (small: no segment data)."""
+
+    step: str  # "case_rows" | "pieces"
+    root: str
+    rules: RuleSet
+    hot: pa.Table | None
+    vcat: npt.NDArray[np.uint8]
+    dwell_s: I64
+    persons: PersonIds
+    lo: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    hi: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    cases: CaseSet | None = None
+    threads: int = 1
+
+
+class PartitionCache:
+    """Index parts built from segment files, kept per worker process up to `max_bytes`.
+
+    Keyed by root and (file, sha256) of every entry, so a rewritten file is a new key; least
+    recently used parts go first. 0 bytes = unbounded (a worker holding its share of a city).
+    """
+
+    def __init__(self, max_bytes: int = 0) -> None:
+        self.max_bytes = max_bytes
+        self._parts: OrderedDict[tuple[Any, ...], IndexPart] = OrderedDict()
+        self._lock = threading.Lock()
+        self._roots: dict[str, Any] = {}
+
+    def part(self, root: str, entries: Sequence[SegmentEntry]) -> IndexPart:
+        key = (root, tuple((e.file, e.sha256) for e in entries))
+        with self._lock:
+            part = self._parts.get(key)
+            if part is not None:
+                self._parts.move_to_end(key)
+                return part
+            fs_base = self._roots.get(root)
+            if fs_base is None:
+                fs_base = self._roots[root] = open_root(root)
+        fs, base = fs_base
+        part = part_from_tables([read_segment_table(fs, base, e) for e in entries])
+        with self._lock:
+            self._parts[key] = part
+            while self.max_bytes and len(self._parts) > 1 and self.nbytes > self.max_bytes:
+                self._parts.popitem(last=False)
+        return part
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(p.nbytes for p in self._parts.values())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._parts.clear()
+
+
+#: the parts this process built (a Dask worker's share); `configure_worker` bounds it
+CACHE = PartitionCache()
+
+
+def configure_worker(cache_bytes: int) -> None:
+    """Bound this process's partition cache (called by the Dask worker plugin)."""
+    CACHE.max_bytes = cache_bytes
+
+
+Loader = Callable[[str, Sequence[SegmentEntry]], IndexPart]
+
+
+def run_group(specs: Sequence[PartitionSpec], job: Job, load: Loader | None = None) -> pa.Table:
+    """One task: a round's step on every partition of one group, one concatenated partial.
+
+    `load(root, entries)` builds a sealed partition's part (default: this process's cache,
+    reading the files)."""
+    load = load or CACHE.part
+    most = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+    numba.set_num_threads(max(1, min(job.threads, most)))
+    nhs = needs_next(job.rules)
+    hot = part_from_tables([job.hot]) if job.hot is not None else IndexPart.empty()
+    out = []
+    for spec in specs:
+        if spec.kind == KIND_HOT:
+            peers = [load(job.root, spec.peers)] if nhs and spec.peers else []
+            part = hot.with_peers(peers) if peers else hot
+        else:
+            part = load(job.root, spec.entries)
+            if nhs and len(hot):
+                part = part.with_peers([hot])
+        if job.step == "case_rows":
+            out.append(
+                case_rows(
+                    part, job.persons, job.lo, job.hi, job.rules, kind=spec.kind, rank=spec.rank
+                )
+            )
+        else:
+            assert job.cases is not None
+            out.append(
+                partial_of(
+                    part, job.cases, job.rules, vcat=job.vcat, dwell_s=job.dwell_s,
+                    kind=spec.kind, rank=spec.rank, parallel=len(job.cases) > 1,
+                )
+            )  # fmt: skip
+    return pa.concat_tables(out) if out else pa.table({})
+
+
+class Executor(Protocol):
+    """Runs `run_group` over partitions somewhere and returns every group's partial."""
+
+    def run(self, specs: Sequence[PartitionSpec], job: Job) -> list[pa.Table]: ...
+
+
+class InProcess:
+    """Every partition in this process, one group each (tests, and a cluster of one);
+    `load` replaces reading files (tests hand in parts built in memory)."""
+
+    def __init__(self, load: Loader | None = None) -> None:
+        self.load = load
+
+    def run(self, specs: Sequence[PartitionSpec], job: Job) -> list[pa.Table]:
+        return [run_group([s], job, self.load) for s in specs]
+
+
+class PartitionView(Sequence[IndexPart]):
+    """What `DistributedEngine.parts` returns: no local part, the plan of remote ones.
+
+    It is empty as a sequence (the engine's code that walks local parts has nothing to walk);
+    the distributed engine's own steps read `specs` and `hot`.
+    """
+
+    def __init__(self, specs: list[PartitionSpec], hot: pa.Table | None) -> None:
+        self.specs = specs
+        self.hot = hot
+
+    def __len__(self) -> int:
+        return 0
+
+    @overload
+    def __getitem__(self, index: int) -> IndexPart: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[IndexPart]: ...
+    def __getitem__(self, index: int | slice) -> IndexPart | Sequence[IndexPart]:
+        raise IndexError("a partition view holds no local part")
+
+    def __iter__(self) -> Iterator[IndexPart]:
+        return iter(())
+
+
+class DistributedEngine(TraceEngine):
+    """`TraceEngine` over partitions run by `executor`; same queries, same results.
+
+    `snapshot` is `IndexSource.snapshot` of the node's data directory; `segment_root` is
+    where workers find that directory's segment files (a path or a pyarrow URI); `n_shards`
+    its venue shard count (a window at venue v can only match in shard v % n_shards).
+    """
+
+    def __init__(
+        self,
+        snapshot: Callable[[], tuple[tuple[SegmentEntry, ...], IndexPart]],
+        executor: Executor,
+        *,
+        segment_root: str,
+        n_shards: int,
+        venues: VenueInfo | None = None,
+        people: PersonLookup | None = None,
+        dwell_s: I64 = DEFAULT_DWELL_S,
+        threads: int | None = None,
+        worker_threads: int = 1,
+    ) -> None:
+        super().__init__(lambda: (), venues, people, dwell_s=dwell_s, threads=threads)
+        self.snapshot = snapshot
+        self.executor = executor
+        self.segment_root = segment_root
+        self.n_shards = n_shards
+        self.worker_threads = worker_threads
+
+    def parts(self, rules: RuleSet | None = None) -> PartitionView:
+        """The plan of partitions as of now (one snapshot per trace)."""
+        entries, hot = self.snapshot()
+        hot_days = np.unique(local_day(hot.t_in)).tolist() if len(hot) else []
+        specs = plan_partitions(
+            entries,
+            by_day=rules is not None and needs_next(rules),
+            hot_rows=len(hot),
+            hot_days=hot_days,
+        )
+        return PartitionView(specs, part_table(hot) if len(hot) else None)
+
+    def _job(self, view: PartitionView, step: str, rules: RuleSet, **kw: Any) -> Job:
+        return Job(
+            step=step, root=self.segment_root, rules=rules, hot=view.hot,
+            vcat=self.venues.category, dwell_s=self.dwell_s, threads=self.worker_threads, **kw,
+        )  # fmt: skip
+
+    def case_visits(
+        self,
+        parts: Sequence[IndexPart],
+        persons: PersonIds,
+        windows: Sequence[Window],
+        rules: RuleSet,
+    ) -> tuple[I64, dict[str, npt.NDArray[np.generic]]]:
+        view = parts if isinstance(parts, PartitionView) else self.parts(rules)
+        persons = np.ascontiguousarray(persons, dtype=np.uint64)
+        job = self._job(
+            view, "case_rows", rules, persons=persons,
+            lo=np.array([w.lo for w in windows], dtype=np.int64),
+            hi=np.array([w.hi for w in windows], dtype=np.int64),
+        )  # fmt: skip
+        return merge_case_rows(self.executor.run(view.specs, job), len(persons))
+
+    def _pieces(
+        self, *, parts: Sequence[IndexPart], w_off: I64, w_venue: I64, w_start: I64,
+        w_end: I64, exclude: PersonIds, rules: RuleSet, as_of: I64, parallel: bool,
+    ) -> _Pieces:  # fmt: skip
+        view = parts if isinstance(parts, PartitionView) else self.parts(rules)
+        cases = CaseSet(exclude, as_of, w_off, w_venue, w_start, w_end)
+        shards = {ALL_SHARDS, *np.unique(np.asarray(w_venue) % self.n_shards).tolist()}
+        specs = [s for s in view.specs if s.shard in shards]
+        job = self._job(view, "pieces", rules, persons=exclude, cases=cases)
+        return merge_partials(self.executor.run(specs, job) if specs else [], len(w_off) - 1)
