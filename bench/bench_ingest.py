@@ -124,6 +124,12 @@ def prepare(data_dir: Path) -> tuple[str, list[str]]:
     return token, [ring.sign(v) for v in range(1, VENUES + 1)]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process `pid`, threads included (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Child:
     """A server subprocess; closing stdin shuts it down (gracefully for the real one)."""
 
@@ -146,6 +152,11 @@ class Child:
         )
         assert self.proc.stdout is not None
         self.port = int(self.proc.stdout.readline())
+
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) the server process has used so far: a figure that,
+        per acked scan, does not depend on what else the machine is running."""
+        return cpu_seconds(self.proc.pid)
 
     def close(self) -> None:
         assert self.proc.stdin is not None
@@ -204,13 +215,14 @@ async def stream_run(
 ) -> dict[str, float]:
     """Acked scans/s over `seconds` after `warmup`, with `streams` concurrent calls."""
     acked = 0
+    total = 0  # warm-up included: what the server's CPU seconds are divided by
     counting = False
     stop_at = time.perf_counter() + warmup + seconds
     latencies: list[float] = []
     acks: list[tuple[float, int]] = []  # (wall clock, scans acked): the rate over time
 
     async def one(s: int, channel: grpc.aio.Channel) -> None:
-        nonlocal acked
+        nonlocal acked, total
         maker = BatchMaker(codes, batch, seed=1000 + 64 * os.getpid() + s)
         sent: dict[int, float] = {}
         call = channel.stream_stream(
@@ -233,6 +245,7 @@ async def stream_run(
                 raise AssertionError(
                     f"batch {ack.batch_id}: {ack.rejected} rejected: {ack.rejections[:1]}"
                 )
+            total += ack.accepted
             if counting:
                 acked += ack.accepted
                 latencies.append(time.perf_counter() - t0)
@@ -249,7 +262,12 @@ async def stream_run(
         await asyncio.gather(*(one(s, channel) for s in range(streams)))
         await t
         elapsed = time.perf_counter() - begin - warmup
-    return {"scans_per_s": acked / elapsed, "latencies": latencies, "acks": acks}
+    return {
+        "scans_per_s": acked / elapsed,
+        "total": total,
+        "latencies": latencies,
+        "acks": acks,
+    }
 
 
 def _scan(codes: list[str], rng: np.random.Generator, k: int) -> bytes:
@@ -311,7 +329,7 @@ async def unary_run(
                 k += 1
             await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - begin
-    return {"scans_per_s": done / elapsed, "latencies": latencies}
+    return {"scans_per_s": done / elapsed, "total": done, "latencies": latencies}
 
 
 def _client(kind: str, kwargs: dict[str, Any], out: Any) -> None:
@@ -345,10 +363,21 @@ def run_clients(kind: str, procs: int, **kwargs: Any) -> dict[str, float]:
         lat = np.array([np.nan])
     return {
         "scans_per_s": sum(r["scans_per_s"] for r in results),
+        "total": sum(r["total"] for r in results),
         "p50_ms": float(np.percentile(lat, 50)),
         "p99_ms": float(np.percentile(lat, 99)),
         "per_second": per_second([a for r in results for a in r.get("acks", [])]),
     }
+
+
+def run_measured(child: Child, kind: str, procs: int, **kwargs: Any) -> dict[str, float]:
+    """`run_clients` plus the server's CPU seconds per million acked scans (warm-up included
+    on both sides): the cost figure to compare across runs on a shared, noisy machine."""
+    cpu0 = child.cpu_s()
+    result = run_clients(kind, procs, **kwargs)
+    cpu = child.cpu_s() - cpu0
+    result["cpu_s_per_m"] = cpu / max(result["total"], 1) * 1e6
+    return result
 
 
 def per_second(acks: list[tuple[float, int]]) -> list[float]:
@@ -373,6 +402,8 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=2, help="streams per client process")
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--unary-seconds", type=float, default=10)
+    parser.add_argument("--unary-clients", type=int, default=3, help="unary client processes")
+    parser.add_argument("--only", choices=("stream", "unary"), help="measure one path only")
     parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -387,26 +418,35 @@ def main() -> None:
             child = Child(mode, data_dir)
             common = {"port": child.port, "token": token, "codes": codes}
             try:
-                results[f"stream {mode}"] = run_clients(
-                    "stream",
-                    args.clients,
-                    **common,
-                    streams=args.streams,
-                    batch=args.batch,
-                    seconds=args.seconds,
-                    warmup=args.warmup,
-                )
-                cap = run_clients(
-                    "unary", args.clients, **common, seconds=args.unary_seconds, rate=None
-                )
-                results[f"unary {mode} capacity"] = cap
-                results[f"unary {mode} at half"] = run_clients(
-                    "unary",
-                    args.clients,
-                    **common,
-                    seconds=args.unary_seconds,
-                    rate=cap["scans_per_s"] / 2,
-                )
+                if args.only != "unary":
+                    results[f"stream {mode}"] = run_measured(
+                        child,
+                        "stream",
+                        args.clients,
+                        **common,
+                        streams=args.streams,
+                        batch=args.batch,
+                        seconds=args.seconds,
+                        warmup=args.warmup,
+                    )
+                if args.only != "stream":
+                    cap = run_measured(
+                        child,
+                        "unary",
+                        args.unary_clients,
+                        **common,
+                        seconds=args.unary_seconds,
+                        rate=None,
+                    )
+                    results[f"unary {mode} capacity"] = cap
+                    results[f"unary {mode} at half"] = run_measured(
+                        child,
+                        "unary",
+                        args.unary_clients,
+                        **common,
+                        seconds=args.unary_seconds,
+                        rate=cap["scans_per_s"] / 2,
+                    )
             finally:
                 child.close()
         load = os.getloadavg()
@@ -415,17 +455,16 @@ def main() -> None:
         out(f"{args.seconds:.0f} s timed\n")
         for name, r in results.items():
             out(f"  {name:<26} {r['scans_per_s']:>12,.0f} scans/s   ")
-            out(f"p50 {r['p50_ms']:7.2f} ms   p99 {r['p99_ms']:7.2f} ms\n")
-        s_real, s_tr = (
-            results["stream real"]["scans_per_s"],
-            results["stream transport"]["scans_per_s"],
-        )
-        u_real, u_tr = (
-            results["unary real capacity"]["scans_per_s"],
-            results["unary transport capacity"]["scans_per_s"],
-        )
-        out(f"  stream: real / transport ceiling = {s_real / s_tr:.2f}\n")
-        out(f"  unary:  real / transport ceiling = {u_real / u_tr:.2f}\n")
+            out(f"p50 {r['p50_ms']:7.2f} ms   p99 {r['p99_ms']:7.2f} ms   ")
+            out(f"server {r['cpu_s_per_m']:6.2f} CPU s / M scans\n")
+        for path in ("stream", "unary"):
+            key = "stream {}" if path == "stream" else "unary {} capacity"
+            if key.format("real") in results:
+                ratio = (
+                    results[key.format("real")]["scans_per_s"]
+                    / results[key.format("transport")]["scans_per_s"]
+                )
+                out(f"  {path + ':':<7} real / transport ceiling = {ratio:.2f}\n")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from rocksdict import Options, Rdict, WriteBatch, WriteOptions
 from storage.domain import WARD_BY_CODE
 from storage.errors import InvalidInputError
 from storage.lifecycle import Closing
+from storage.walsync import WalSync
 
 Mask = npt.NDArray[np.bool_]
 _PREFIX = b"p"
@@ -70,8 +71,11 @@ class PersonDirectory(Closing):
         options = Options(raw_mode=True)
         options.create_if_missing(True)
         self._db = Rdict(str(self.path), options)
-        self._sync = WriteOptions()
-        self._sync.sync = True
+        # unsynced writes + WalSync: rocksdict would hold the GIL through the fsync and stall
+        # the ingest event loop each time the directory feed writes (storage.walsync)
+        self._write_opts = WriteOptions()
+        self._write_opts.sync = False
+        self._wal = WalSync(self.path)
         self._lock = threading.Lock()
         ids: list[int] = []
         wards: list[int] = []
@@ -123,7 +127,8 @@ class PersonDirectory(Closing):
             }
             batch.put(_key(int(ids[i])), orjson.dumps(record))
         with self._lock:
-            self._db.write(batch, self._sync)
+            self._db.write(batch, self._write_opts)
+            self._wal.sync()
             self._merge(ids, wards.astype(np.uint8))
         return n
 
@@ -158,7 +163,8 @@ class PersonDirectory(Closing):
             batch = WriteBatch(raw_mode=True)
             for pid in present.tolist():
                 batch.delete(_key(pid))
-            self._db.write(batch, self._sync)
+            self._db.write(batch, self._write_opts)
+            self._wal.sync()
             keep = ~np.isin(self._ids, present)
             self._ids, self._wards = self._ids[keep], self._wards[keep]
         return len(present)
@@ -227,4 +233,5 @@ class PersonDirectory(Closing):
 
     def close(self) -> None:
         """Close the database."""
+        self._wal.close()
         self._db.close()

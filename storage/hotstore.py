@@ -6,9 +6,12 @@ under the fixed-width big-endian key `day u32 | shard u16 | sequence u64`. Range
 the day, retention can `delete_range` a whole day, and sealing reads one day at a time.
 
 One writer thread owns the database, fed by a bounded queue. It drains whatever requests are
-waiting (up to `max_group_scans`), de-duplicates them, writes ONE synced WriteBatch and only
-then resolves the callers' futures: one fsync covers many acks (group commit), and an ack
-always means "on disk". A failed write poisons the store: the de-duplication index may
+waiting (up to `max_group_scans`), de-duplicates them and writes ONE WriteBatch; a second
+thread then syncs the write-ahead log (`storage.walsync`, outside the GIL, which rocksdict's
+own synced write holds) and only then resolves the callers' futures: one fsync covers many
+acks (group commit), and an ack always means "on disk". The two stages overlap: while group N
+is being synced, group N+1 is de-duplicated and written, and one sync covers every group
+written before it started. A failed write or sync poisons the store: the de-duplication index may
 already hold scans that never reached disk, so continuing could turn a retry into a false
 DUPLICATE. Restarting rebuilds everything from the log.
 
@@ -19,7 +22,8 @@ but keeps them in the log, and so in the index, until `drop_days_before` retires
 once retries for it can no longer arrive. That keeps exactly-once across a seal.
 
 Totals (`storage.totals`) are counted from the same log: at open from every batch, and from
-each commit's accepted scans after its fsync, so they can never disagree with it.
+each commit's accepted scans after its fsync, so they can never disagree with it. The tail
+and the counters change only after the sync too: readers never see a scan that is not durable.
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ from storage.records import (
     unpack,
 )
 from storage.totals import ScanTotals
+from storage.walsync import WalSync
 
 _KEY: Final = struct.Struct(">IHQ")
 #: Day 0xFFFFFFFF is never a real day, so metadata sorts after every batch.
@@ -89,6 +94,16 @@ def parse_batch_key(key: bytes) -> tuple[int, int, int]:
 class _Request:
     scans: ScanArray
     future: Future[Verdicts]
+
+
+@dataclass
+class _Written:
+    """A group written to the log but not yet synced: what the sync stage finishes."""
+
+    group: list[_Request]
+    results: list[Verdicts]
+    scans: ScanArray
+    chunks: list[tuple[int, _Chunk]]
 
 
 @dataclass
@@ -150,8 +165,10 @@ class HotStore(Closing):
         options.create_if_missing(True)
         self._db = Rdict(str(self.path), options)
         self._write_opts = WriteOptions()
-        # `WriteOptions(sync=True)` is a TypeError in rocksdict: sync is an attribute.
-        self._write_opts.sync = sync
+        # `WriteOptions(sync=True)` is a TypeError in rocksdict: sync is an attribute. The log
+        # is synced by `WalSync` instead, outside the GIL (module docstring).
+        self._write_opts.sync = False
+        self._wal = WalSync(self.path) if sync else None
         self._lock = threading.Lock()
         self._sealed: dict[int, int] = dict(sealed or {})
         self._tail: dict[int, list[_Chunk]] = {}
@@ -178,7 +195,11 @@ class HotStore(Closing):
             self._db.close()
             raise
         self._queue: queue.Queue[_Request | object] = queue.Queue(maxsize=queue_size)
+        #: written, not yet synced groups (bounded by the request queue's bound)
+        self._written: queue.Queue[_Written | object] = queue.Queue()
+        self._syncer = threading.Thread(target=self._run_sync, name=f"hotsync:{path}", daemon=True)
         self._writer = threading.Thread(target=self._run, name=f"hotstore:{path}", daemon=True)
+        self._syncer.start()
         self._writer.start()
 
     # ---------------------------------------------------------------- open
@@ -279,18 +300,55 @@ class HotStore(Closing):
                 assert isinstance(item, _Request)
                 group.append(item)
                 n += len(item.scans)
+            if self._failure is not None:  # the sync stage failed: nothing more is written
+                self._fail_pending(group, self._failure)
+                break
             try:
-                results = self._commit(group)
+                written = self._commit(group)
             except BaseException as exc:
                 self._failure = exc
                 self._fail_pending(group, exc)
-                return
-            for request, verdicts in zip(group, results, strict=True):
-                request.future.set_result(verdicts)
+                break
+            self._written.put(written)
+        self._written.put(_STOP)
+
+    def _run_sync(self) -> None:
+        """Sync stage: one log sync for every group written before it, then the acks."""
+        stopping = False
+        while not stopping:
+            first = self._written.get()
+            if first is _STOP:
+                break
+            done = [first]
+            while True:
+                try:
+                    item = self._written.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stopping = True
+                    break
+                done.append(item)
+            ready = [w for w in done if isinstance(w, _Written)]
+            try:
+                if self._failure is not None:
+                    raise self._failure
+                if self._wal is not None and any(len(w.scans) for w in ready):
+                    self._wal.sync()
+            except BaseException as exc:
+                self._failure = self._failure or exc
+                for w in ready:  # and keep draining: every later group fails the same way
+                    self._fail_pending(w.group, exc)
+                continue
+            for w in ready:
+                self._publish(w)
+                for request, verdicts in zip(w.group, w.results, strict=True):
+                    request.future.set_result(verdicts)
 
     def _fail_pending(self, group: list[_Request], exc: BaseException) -> None:
         for request in group:
-            request.future.set_exception(exc)
+            if not request.future.done():
+                request.future.set_exception(exc)
         while True:
             try:
                 item = self._queue.get_nowait()
@@ -301,11 +359,11 @@ class HotStore(Closing):
                     StoreClosedError(f"hot store {self.path} failed before this batch: {exc!r}")
                 )
 
-    def _commit(self, group: list[_Request]) -> list[Verdicts]:
+    def _commit(self, group: list[_Request]) -> _Written:
         with self._commit_lock:
             return self._commit_locked(group)
 
-    def _commit_locked(self, group: list[_Request]) -> list[Verdicts]:
+    def _commit_locked(self, group: list[_Request]) -> _Written:
         # One index probe, one mask and one sort per group, not per request: a group holds
         # hundreds of 1,000-scan requests and per-call numpy overhead is what costs here.
         sizes = [len(r.scans) for r in group]
@@ -335,19 +393,22 @@ class HotStore(Closing):
                 batch.put(batch_key(day, shard, seq), pack(part))
                 chunks.append((day, _Chunk(seq, part)))
             self._db.write(batch, self._write_opts)
-            self.totals.add(scans)
             if self._catchup is not None:
                 self._catchup.append(scans)
+        return _Written(group, results, scans, chunks)
+
+    def _publish(self, written: _Written) -> None:
+        """After the sync: count the group and show its scans to readers."""
+        self.totals.add(written.scans)
         with self._lock:
-            for day, chunk in chunks:
+            for day, chunk in written.chunks:
                 if chunk.seq > self._sealed.get(day, -1):
                     self._tail.setdefault(day, []).append(chunk)
                     self._tail_version[day] = self._tail_version.get(day, 0) + 1
             self._commits += 1
-            self._requests += len(group)
-            self._scans_written += len(scans)
-            self._group_scans.append(len(scans))
-        return results
+            self._requests += len(written.group)
+            self._scans_written += len(written.scans)
+            self._group_scans.append(len(written.scans))
 
     # ---------------------------------------------------------------- reading
 
@@ -468,4 +529,7 @@ class HotStore(Closing):
         if self._writer.is_alive():
             self._queue.put(_STOP)
             self._writer.join()
+        self._syncer.join()
+        if self._wal is not None:
+            self._wal.close()
         self._db.close()
