@@ -25,6 +25,7 @@ from api.policy import PERSON_LEVEL, authorize
 from ingest.node import IngestNode
 from storage.errors import QrtraceError
 from storage.pseudonym import Pseudonymiser, load_or_create_key
+from tracing.dask_cluster import ClusterTracing
 from tracing.engine import PersonLookup, TraceEngine, VenueInfo
 from tracing.index import IndexSource
 
@@ -66,11 +67,23 @@ class ApiContext:
         self.cases = CaseStore(root / "api" / "cases.sqlite")
         self.audit = AuditLog(root / "audit")
         self.auth = Authenticator(users_path(root), node.tokens)
+        #: traces run on this Dask cluster when `dask_scheduler` is set (tracing.distributed)
+        self.cluster = (
+            ClusterTracing.open(
+                self.settings, self.index.snapshot, segment_dir=node.data.segment_dir,
+                n_shards=node.data.manifest.n_shards,
+            )
+            if self.settings.dask_scheduler
+            else None
+        )  # fmt: skip
 
     def engine(self) -> TraceEngine:
         """A trace engine over the current venues and index parts (cheap: caches live below)."""
         arrays = self.node.venues.arrays()
-        return TraceEngine(self.index.parts, VenueInfo(arrays.ward, arrays.category), self.people)
+        venues = VenueInfo(arrays.ward, arrays.category)
+        if self.cluster is not None:
+            return self.cluster.engine(venues, self.people)
+        return TraceEngine(self.index.parts, venues, self.people)
 
     def audited(
         self,
@@ -131,5 +144,7 @@ class ApiContext:
         )
 
     def close(self) -> None:
+        if self.cluster is not None:
+            self.cluster.close()
         self.cases.close()
         self.audit.close()

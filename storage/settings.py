@@ -176,6 +176,27 @@ class Settings(BaseSettings):
         description="New cases per 100,000 per week where a ward turns yellow, orange, red "
         "(ascending; env as JSON, e.g. [20, 50, 150]).",
     )
+    dask_scheduler: str = Field(
+        default="",
+        description="Dask scheduler address (tcp://HOST:PORT) that traces run on; empty: this "
+        "process.",
+    )
+    dask_segments: str = Field(
+        default="",
+        description="Segment directory as the Dask workers see it: a path or a pyarrow URI "
+        "(file://, s3://, gs://...); empty: <data_dir>/segments.",
+    )
+    dask_connect_timeout_s: float = Field(
+        default=20.0,
+        gt=0,
+        le=600,
+        description="How long to keep trying to reach the Dask scheduler before failing.",
+    )
+    dask_numba_cache_dir: str = Field(
+        default="",
+        description="NUMBA_CACHE_DIR set on every Dask worker before it loads the kernels; "
+        "empty: the workers' own.",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -15,15 +15,22 @@ Production: `dask scheduler` on one host, `dask worker tcp://HOST:8786 --nworker
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from distributed import Client, WorkerPlugin
 
+from storage.settings import Settings
+from tracing.errors import ClusterUnavailableError
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from tracing.distributed import Job, PartitionSpec
+    from storage.manifest import SegmentEntry
+    from tracing.distributed import DistributedEngine, Job, PartitionSpec
+    from tracing.engine import PersonLookup, VenueInfo
+    from tracing.index import IndexPart
 
 PLUGIN_NAME = "qrtrace-tracing"
 
@@ -79,17 +86,18 @@ class DaskExecutor:
     cached it; `allow_other_workers` lets the scheduler move a group when its worker is gone.
     """
 
-    def __init__(self, client: Client, *, threads_per_task: int = 1) -> None:
+    def __init__(self, client: Client, *, wait_s: float = 60.0) -> None:
         self.client = client
-        self.threads_per_task = threads_per_task
+        self.wait_s = wait_s
 
     def workers(self) -> list[str]:
         return sorted(self.client.scheduler_info(n_workers=-1)["workers"])
 
     def assign(self, specs: Sequence[PartitionSpec]) -> dict[str, list[PartitionSpec]]:
         workers = self.workers()
-        if not workers:
-            return {"": list(specs)}
+        if not workers:  # none yet (cluster starting, workers restarting): wait for one
+            self.client.wait_for_workers(1, timeout=self.wait_s)
+            workers = self.workers()
         load = dict.fromkeys(workers, 0)
         groups: dict[str, list[PartitionSpec]] = {w: [] for w in workers}
         for spec in sorted(specs, key=lambda s: (-s.rows, s.key)):
@@ -106,7 +114,7 @@ class DaskExecutor:
                 run_group,
                 group,
                 job,
-                workers=[w] if w else None,
+                workers=[w],
                 allow_other_workers=True,
                 pure=False,
             )
@@ -116,3 +124,61 @@ class DaskExecutor:
 
     def close(self) -> None:
         self.client.close()
+
+
+class ClusterTracing:
+    """One node's (or CLI run's) connection to a Dask cluster; builds engines that trace on it.
+
+    `snapshot` is the node's `IndexSource.snapshot` (manifest entries + hot tail, taken
+    together); workers read the entries' files under `segment_root`.
+    """
+
+    def __init__(
+        self,
+        executor: DaskExecutor,
+        snapshot: Callable[[], tuple[tuple[SegmentEntry, ...], IndexPart]],
+        *,
+        segment_root: str,
+        n_shards: int,
+    ) -> None:
+        self.executor = executor
+        self.snapshot = snapshot
+        self.segment_root = segment_root
+        self.n_shards = n_shards
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        snapshot: Callable[[], tuple[tuple[SegmentEntry, ...], IndexPart]],
+        *,
+        segment_dir: Path,
+        n_shards: int,
+    ) -> ClusterTracing:
+        """Connect to `settings.dask_scheduler`; ClusterUnavailableError names it if down."""
+        try:
+            client = connect(
+                settings.dask_scheduler,
+                numba_cache_dir=settings.dask_numba_cache_dir,
+                timeout_s=settings.dask_connect_timeout_s,
+            )
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ClusterUnavailableError(
+                f"dask scheduler {settings.dask_scheduler!r} unreachable ({exc}); expected a "
+                "running `dask scheduler` at tcp://HOST:PORT (setting dask_scheduler)"
+            ) from None
+        root = settings.dask_segments or str(Path(segment_dir).resolve())
+        return cls(DaskExecutor(client), snapshot, segment_root=root, n_shards=n_shards)
+
+    def engine(
+        self, venues: VenueInfo | None = None, people: PersonLookup | None = None
+    ) -> DistributedEngine:
+        from tracing.distributed import DistributedEngine  # noqa: PLC0415 - see module doc
+
+        return DistributedEngine(
+            self.snapshot, self.executor, segment_root=self.segment_root,
+            n_shards=self.n_shards, venues=venues, people=people,
+        )  # fmt: skip
+
+    def close(self) -> None:
+        self.executor.close()

@@ -20,6 +20,7 @@ a bounded cache (`PartitionCache`), so a batch after the first reads no file.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -102,6 +103,8 @@ class Job:
     root: str
     rules: RuleSet
     hot: pa.Table | None
+    #: content digest of `hot`: a worker rebuilds the hot part only when it changed
+    hot_key: str
     vcat: npt.NDArray[np.uint8]
     dwell_s: I64
     persons: PersonIds
@@ -175,7 +178,7 @@ def run_group(specs: Sequence[PartitionSpec], job: Job, load: Loader | None = No
     most = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
     numba.set_num_threads(max(1, min(job.threads, most)))
     nhs = needs_next(job.rules)
-    hot = part_from_tables([job.hot]) if job.hot is not None else IndexPart.empty()
+    hot = _hot_part(job)
     out = []
     for spec in specs:
         if spec.kind == KIND_HOT:
@@ -200,6 +203,36 @@ def run_group(specs: Sequence[PartitionSpec], job: Job, load: Loader | None = No
                 )
             )  # fmt: skip
     return pa.concat_tables(out) if out else pa.table({})
+
+
+_HOT: OrderedDict[str, IndexPart] = OrderedDict()
+_HOT_LOCK = threading.Lock()
+
+
+def _hot_part(job: Job) -> IndexPart:
+    """The hot tail's part, rebuilt once per content (a worker keeps the last two)."""
+    if job.hot is None:
+        return IndexPart.empty()
+    with _HOT_LOCK:
+        part = _HOT.get(job.hot_key)
+    if part is None:
+        part = part_from_tables([job.hot])
+        with _HOT_LOCK:
+            _HOT[job.hot_key] = part
+            while len(_HOT) > 2:
+                _HOT.popitem(last=False)
+    return part
+
+
+def table_digest(table: pa.Table | None) -> str:
+    """A content digest of a small table (the hot tail shipped with every round)."""
+    if table is None:
+        return ""
+    digest = hashlib.blake2b(digest_size=16)
+    for column in table.columns:
+        for chunk in column.chunks:
+            digest.update(chunk.to_numpy(zero_copy_only=False).tobytes())
+    return digest.hexdigest()
 
 
 class Executor(Protocol):
@@ -229,6 +262,7 @@ class PartitionView(Sequence[IndexPart]):
     def __init__(self, specs: list[PartitionSpec], hot: pa.Table | None) -> None:
         self.specs = specs
         self.hot = hot
+        self.hot_key = table_digest(hot)
 
     def __len__(self) -> int:
         return 0
@@ -286,7 +320,7 @@ class DistributedEngine(TraceEngine):
 
     def _job(self, view: PartitionView, step: str, rules: RuleSet, **kw: Any) -> Job:
         return Job(
-            step=step, root=self.segment_root, rules=rules, hot=view.hot,
+            step=step, root=self.segment_root, rules=rules, hot=view.hot, hot_key=view.hot_key,
             vcat=self.venues.category, dwell_s=self.dwell_s, threads=self.worker_threads, **kw,
         )  # fmt: skip
 

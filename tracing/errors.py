@@ -27,3 +27,7 @@ class TraceWindowError(TracingError):
 
 class UnknownPersonError(TracingError):
     """The person to trace has no visits in the searched window."""
+
+
+class ClusterUnavailableError(TracingError):
+    """The Dask scheduler named by `dask_scheduler` / `--cluster` could not be reached."""

@@ -56,11 +56,21 @@ def serve(
         int | None,
         typer.Option(help="Officer API HTTP port (setting api_http_port).", show_default=False),
     ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            help="Run officer traces on the Dask scheduler at tcp://HOST:PORT (setting "
+            "dask_scheduler).",
+            show_default=False,
+        ),
+    ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Run ingest gRPC, the officer API (gRPC + HTTP), sealing/retention and the trace queue."""
     settings = settings_for(
         ctx, data_dir=data_dir, ingest_host=host, ingest_port=port,
         api_grpc_port=api_grpc_port, api_http_port=http_port,
+        dask_scheduler=dask,
     )  # fmt: skip
     asyncio.run(run_server(settings))

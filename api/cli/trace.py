@@ -30,6 +30,7 @@ from storage.directory import PersonDirectory
 from storage.pseudonym import Pseudonymiser, load_or_create_key
 from storage.settings import Settings
 from storage.venues import VenueRegistry
+from tracing.dask_cluster import ClusterTracing
 from tracing.engine import PersonLookup, TraceEngine, VenueInfo, Window, case_window
 from tracing.errors import TraceWindowError
 from tracing.f2 import f2_candidates
@@ -71,21 +72,51 @@ class DirectoryPeople(PersonLookup):
         return out
 
 
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="Run on the Dask scheduler at tcp://HOST:PORT (setting dask_scheduler); same "
+        "output as local.",
+        show_default=False,
+    ),
+]
+
+
 @contextmanager
 def open_engine(settings: Settings) -> Iterator[tuple[TraceEngine, Pseudonymiser]]:
-    """Engine over the data directory with venue and person lookups; closes them all."""
+    """Engine over the data directory with venue and person lookups; closes them all.
+
+    With `dask_scheduler` set, the engine runs its partitions on that Dask cluster
+    (tracing.distributed); results are identical to the local engine's.
+    """
     with DataDir.from_settings(settings) as data:
         registry = VenueRegistry(data.venues_path)
         people = PersonDirectory(data.people_path)
+        cluster: ClusterTracing | None = None
         try:
             arrays = registry.arrays()
             venues = VenueInfo(arrays.ward, arrays.category)
             source = IndexSource(data.hot, data.manifest, data.segment_dir)
-            engine = TraceEngine(source.parts, venues, DirectoryPeople(people))
+            if settings.dask_scheduler:
+                cluster = ClusterTracing.open(
+                    settings, source.snapshot, segment_dir=data.segment_dir,
+                    n_shards=data.manifest.n_shards,
+                )  # fmt: skip
+                engine: TraceEngine = cluster.engine(venues, DirectoryPeople(people))
+            else:
+                engine = TraceEngine(source.parts, venues, DirectoryPeople(people))
             yield engine, Pseudonymiser(load_or_create_key(data.pseudonym_key_path))
         finally:
+            if cluster is not None:
+                cluster.close()
             people.close()
             registry.close()
+
+
+def _settings(ctx: typer.Context, data_dir: object, cluster: str | None) -> Settings:
+    overrides = {"data_dir": data_dir} if data_dir else {}
+    return settings_for(ctx, **overrides, **({"dask_scheduler": cluster} if cluster else {}))
 
 
 def _rules(name: str, params: list[str] | None) -> RuleSet:
@@ -171,9 +202,10 @@ def trace(
     fmt: FormatOption = Format.table,
     limit: LimitOption = 1000,
     f2: Annotated[bool, typer.Option("--f2", help="Add F2 candidates (lower priority).")] = False,
+    cluster: ClusterOption = None,
 ) -> None:
     """Trace a case: ranked, explained contacts of PERSON over the infectious window."""
-    settings = settings_for(ctx, **({"data_dir": data_dir} if data_dir else {}))
+    settings = _settings(ctx, data_dir, cluster)
     rule_set = _rules(rules, param)
     window = _window(rule_set, start, end, onset, sample, isolation)
     with open_engine(settings) as (engine, pseudonyms):
@@ -194,9 +226,10 @@ def exposure(
     param: ParamOption = None,
     fmt: FormatOption = Format.table,
     limit: LimitOption = 1000,
+    cluster: ClusterOption = None,
 ) -> None:
     """Trace an exposure window: everyone at VENUE between --from and --to."""
-    settings = settings_for(ctx, **({"data_dir": data_dir} if data_dir else {}))
+    settings = _settings(ctx, data_dir, cluster)
     rule_set = _rules(rules, param)
     window = _window(rule_set, start, end, None, None, None)
     with open_engine(settings) as (engine, _pseudonyms):
@@ -220,9 +253,10 @@ def clusters_cmd(
     hot_spot_hours: Annotated[
         int, typer.Option("--hot-spot-hours", help="Hot-spot time span, hours.")
     ] = 24,
+    cluster: ClusterOption = None,
 ) -> None:
     """Clusters over F0s: linked cases, venue hot spots, likely source venues (JSON)."""
-    settings = settings_for(ctx, **({"data_dir": data_dir} if data_dir else {}))
+    settings = _settings(ctx, data_dir, cluster)
     rule_set = _rules(rules, param)
     with open_engine(settings) as (engine, pseudonyms):
         cases = []

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from storage.manifest import SegmentEntry
 from storage.records import local_day
 from storage.visits import Visits
+from tracing.batch import trace_cases
 from tracing.distributed import ALL_SHARDS, DistributedEngine, InProcess, plan_partitions
 from tracing.engine import TraceEngine, VenueInfo, Window
 from tracing.index import IndexPart
@@ -135,6 +136,9 @@ def test_partitions_merge_to_the_engine_result(  # noqa: PLR0917
     bb = dist.trace_many(persons, windows, rules)  # type: ignore[arg-type]
     for name in ("c_off", "person", "units", "shared", "first", "last", "high"):
         assert np.array_equal(getattr(ba, name), getattr(bb, name)), name
+    full = trace_cases(dist, persons, windows, rules)  # type: ignore[arg-type]
+    for person, w, got in zip(persons.tolist(), windows, full, strict=True):
+        assert got.to_json() == local.trace_case(person, w, rules).to_json()  # type: ignore[arg-type]
     ea = local.trace_exposure(1 + case % 5, window, rules)  # type: ignore[arg-type]
     eb = dist.trace_exposure(1 + case % 5, window, rules)  # type: ignore[arg-type]
     _same_table(ea.table, eb.table)
