@@ -2,10 +2,16 @@
 
 A phone's call carries 1-50 scans. Checking and storing them costs the same dozens of numpy
 calls whether a batch has one row or a thousand, so per-call processing caps unary near a
-thousand calls/s. The coalescer instead queues each call's columns; one flush task,
-scheduled by the first call of a burst, runs on the next loop turn and takes every call
-queued by then (up to `max_scans`), checks them as one batch, submits them as one hot-store
-request and, once that is durable, splits the verdicts and rejections back per call.
+thousand calls/s. The coalescer instead queues each call's columns and checks them as one
+batch, submits them as one hot-store request and, once that is durable, splits the verdicts
+and rejections back per call.
+
+How big a batch gets is decided by the store, not by a timer: at most `max_batches` batches
+are between "taken from the queue" and "durable" at once (group commit, one level up). The
+first call of a quiet spell is flushed on the next loop turn (no linger); under load the
+calls that arrive while the store syncs the batches in flight wait for the next free slot
+and go together, so the fixed cost per batch (checks, store request, loop wake-up) is shared
+by dozens of calls instead of paid by each, and an ack waits at most about two commits.
 
 Semantics per call are unchanged: verdicts, reasons and indexes are the call's own; a call
 is answered only after its scans are durable; an overloaded or closing server refuses every
@@ -75,7 +81,7 @@ def split_outcome(outcome: Outcome, sizes: list[int]) -> list[Outcome]:
 
 
 class UnaryCoalescer:
-    """Queues unary calls and checks/stores each burst as one batch (event-loop thread)."""
+    """Queues unary calls and checks/stores them in batches (event-loop thread)."""
 
     def __init__(
         self,
@@ -85,44 +91,62 @@ class UnaryCoalescer:
         ],
         *,
         max_scans: int = 1024,
+        max_batches: int = 2,
     ) -> None:
         self._ingestor = ingestor
         self._start_batch = start_batch
         self._max_scans = max_scans
+        self._max_batches = max_batches
         self._queued: list[_Call] = []
         self._flushing = False
+        #: batches taken from the queue and not yet durable (or failed)
+        self._in_flight = 0
 
     async def submit(self, columns: Columns, phones: list[str]) -> Outcome:
         """This call's outcome once its scans are durable (or the batch's refusal)."""
         done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._queued.append(_Call(columns, phones, done))
-        if not self._flushing:
+        self._schedule()
+        return await done
+
+    def _schedule(self) -> None:
+        if self._queued and not self._flushing and self._in_flight < self._max_batches:
             self._flushing = True
             asyncio.get_running_loop().call_soon(self._flush)
-        return await done
 
     def _flush(self) -> None:
         self._flushing = False
-        while self._queued:
+        while self._queued and self._in_flight < self._max_batches:
             take, n = 0, 0
             while take < len(self._queued) and (take == 0 or n < self._max_scans):
                 n += len(self._queued[take].columns)
                 take += 1
             calls, self._queued = self._queued[:take], self._queued[take:]
+            self._in_flight += 1
             asyncio.get_running_loop().create_task(self._run(calls))
 
+    def _landed(self) -> None:
+        """A batch left the store (durable or failed): its slot takes the waiting calls."""
+        self._in_flight -= 1
+        self._schedule()
+
     async def _run(self, calls: list[_Call]) -> None:
+        landed = False
         try:
             columns = concat_columns([c.columns for c in calls])
             prepared, future = await self._start_batch(
                 len(columns), lambda: self._ingestor.prepare(columns)
             )
             stored = None if future is None else await future
+            landed = True
+            self._landed()
             outcome = self._ingestor.finish(prepared, stored)
             phones = [p for c in calls for p in c.phones]
             if any(phones):
                 await self._ingestor.record_contacts(prepared, outcome, phones)
         except BaseException as exc:
+            if not landed:
+                self._landed()
             for call in calls:
                 if not call.done.done():
                     call.done.set_exception(exc)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import numpy as np
 
 from ingest.pipeline import Outcome, Rejection
-from ingest.unary import concat_columns, split_outcome
+from ingest.unary import UnaryCoalescer, concat_columns, split_outcome
 from ingest.validation import Columns, Verdict
 
 
@@ -46,3 +49,55 @@ def test_split_outcome_gives_each_call_its_own_indexes_and_counts() -> None:
         (0, 1, 0),
         (1, 0, 2),
     ]
+
+
+class _Recorder:
+    """Stands in for the Ingestor and the store: records batch sizes, holds each batch's
+    durable future until the test releases it."""
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+        self.pending: list[asyncio.Future[Any]] = []
+
+    def prepare(self, columns: Columns) -> Any:
+        return columns
+
+    def finish(self, prepared: Any, stored: Any) -> Outcome:
+        n = len(prepared)
+        return Outcome(np.full(n, Verdict.ACCEPTED, np.uint8), [], n, 0)
+
+    async def start_batch(self, n: int, prepare: Any) -> tuple[Any, asyncio.Future[Any]]:
+        self.batches.append(n)
+        future = asyncio.get_running_loop().create_future()
+        self.pending.append(future)
+        return prepare(), future
+
+
+async def _settle() -> None:
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
+def test_calls_arriving_while_the_store_is_busy_share_the_next_batch() -> None:
+    async def go() -> tuple[list[int], list[int]]:
+        rec = _Recorder()
+        coalescer = UnaryCoalescer(rec, rec.start_batch, max_batches=1)  # type: ignore[arg-type]
+        first = asyncio.ensure_future(coalescer.submit(_columns(1, ["x"], 0), [""]))
+        await _settle()
+        assert rec.batches == [1]  # flushed on the next loop turn, no linger
+        later = [
+            asyncio.ensure_future(coalescer.submit(_columns(1, ["x"], 10 + i), [""]))
+            for i in range(5)
+        ]
+        await _settle()
+        assert rec.batches == [1]  # one batch in flight: the others wait for its slot
+        rec.pending[0].set_result(np.zeros(1, np.uint8))
+        assert (await first).accepted == 1
+        await _settle()
+        rec.pending[1].set_result(np.zeros(5, np.uint8))
+        outcomes = await asyncio.gather(*later)
+        return rec.batches, [o.accepted for o in outcomes]
+
+    batches, accepted = asyncio.run(go())
+    assert batches == [1, 5]
+    assert accepted == [1] * 5
