@@ -30,15 +30,17 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
-from storage.domain import CATEGORIES, WARDS
-from storage.records import IN, SCAN_DTYPE, ScanArray, local_day
+from storage.domain import CATEGORIES, LOCAL_UTC_OFFSET_S, WARDS
+from storage.jit import CACHE, NOGIL
+from storage.records import IN, SCAN_DTYPE, SECONDS_PER_DAY, ScanArray, local_day
 
 #: table shape of `by_ward_category`: index 0 is "unknown" on both axes
 N_WARD_ROWS: Final = len(WARDS) + 1
 N_CATEGORY_COLS: Final = max(c.code for c in CATEGORIES) + 1
-#: pending keys per day before they are folded into the sorted counters
-_FOLD_AT: Final = 1 << 20
+#: initial slots of a day's counter table (it doubles at half full)
+_MIN_SLOTS: Final = 1 << 12
 
 U64 = npt.NDArray[np.uint64]
 
@@ -91,29 +93,93 @@ class DayTotals:
         return int(self.check_ins[lo:hi].sum()), int(self.check_outs[lo:hi].sum())
 
 
+@njit(cache=CACHE, nogil=NOGIL)
+def _count(  # noqa: PLR0917 - a numba kernel takes its arrays positionally
+    slots: U64,
+    counts: U64,
+    used: int,
+    t: npt.NDArray[np.uint32],
+    venue: npt.NDArray[np.uint32],
+    category: npt.NDArray[np.uint8],
+    direction: npt.NDArray[np.uint8],
+    day: int,
+    start: int,
+) -> tuple[int, int]:  # pragma: no cover
+    """Count rows `start..` of `day` into the open-addressing table; (next row, slots used).
+
+    A slot holds `(venue << 8 | category) + 1` (0 = free), `counts[slot]` its IN and OUT.
+    Stops early, returning the row to resume from, when the table reaches half full.
+    """
+    mask = np.uint64(slots.shape[0] - 1)
+    limit = slots.shape[0] // 2
+    for i in range(start, t.shape[0]):
+        if (np.int64(t[i]) + LOCAL_UTC_OFFSET_S) // SECONDS_PER_DAY != day:
+            continue
+        key = ((np.uint64(venue[i]) << np.uint64(8)) | np.uint64(category[i])) + np.uint64(1)
+        s = (key * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(20) & mask
+        while slots[s] != 0 and slots[s] != key:
+            s = (s + np.uint64(1)) & mask
+        if slots[s] == 0:
+            if used >= limit:
+                return i, used
+            slots[s] = key
+            used += 1
+        counts[s, 0 if direction[i] == IN else 1] += np.uint64(1)
+    return t.shape[0], used
+
+
 class _Day:
-    """Counters of one day: folded sorted keys + counts, and not yet folded keys."""
+    """Counters of one day: an open-addressing table (venue, category) -> (IN, OUT).
+
+    Why a hash table: the writer adds every group commit (hundreds of thousands of scans);
+    re-sorting the day's keys per fold cost more than the commit itself. Queries sort the
+    occupied slots, O(venues active that day).
+    """
 
     def __init__(self) -> None:
-        self.keys: U64 = np.empty(0, np.uint64)  # venue << 8 | category, sorted, unique
-        self.counts = np.empty((0, 2), np.uint64)  # [:, 0] IN, [:, 1] OUT
-        self.pending: list[tuple[U64, npt.NDArray[np.uint8]]] = []
-        self.pending_n = 0
+        self.slots: U64 = np.zeros(_MIN_SLOTS, np.uint64)
+        self.counts = np.zeros((_MIN_SLOTS, 2), np.uint64)
+        self.used = 0
 
-    def fold(self) -> None:
-        if not self.pending:
-            return
-        keys = np.concatenate([self.keys, *(k for k, _ in self.pending)])
-        direction = np.concatenate([d for _, d in self.pending])
-        weights = np.ones(len(direction), dtype=np.uint64)
-        uniq, inverse = np.unique(keys, return_inverse=True)
-        counts = np.zeros((len(uniq), 2), dtype=np.uint64)
-        old = len(self.keys)
-        np.add.at(counts, inverse[:old], self.counts)
-        np.add.at(counts, (inverse[old:], (direction != IN).astype(np.intp)), weights)
-        self.keys, self.counts = uniq, counts
-        self.pending.clear()
-        self.pending_n = 0
+    def add(self, scans: ScanArray, day: int) -> None:
+        start, n = 0, len(scans)
+        t, venue = scans["t"], scans["venue"]
+        category, direction = scans["category"], scans["direction"]
+        while start < n:
+            start, self.used = _count(
+                self.slots, self.counts, self.used, t, venue, category, direction, day, start
+            )
+            if start < n:
+                self._grow()
+
+    def _grow(self) -> None:
+        live = np.flatnonzero(self.slots)
+        keys, counts = self.slots[live], self.counts[live]
+        cap = 2 * len(self.slots)
+        self.slots = np.zeros(cap, np.uint64)
+        self.counts = np.zeros((cap, 2), np.uint64)
+        self.used = 0
+        _reinsert(self.slots, self.counts, keys, counts)
+        self.used = len(keys)
+
+    def sorted(self) -> tuple[U64, U64]:
+        """(keys venue << 8 | category, counts [:, IN/OUT]) sorted by key."""
+        live = np.flatnonzero(self.slots)
+        order = np.argsort(self.slots[live])
+        return self.slots[live][order] - np.uint64(1), self.counts[live][order]
+
+
+@njit(cache=CACHE, nogil=NOGIL)
+def _reinsert(slots: U64, counts: U64, keys: U64, values: U64) -> None:  # pragma: no cover
+    mask = np.uint64(slots.shape[0] - 1)
+    for i in range(keys.shape[0]):
+        key = keys[i]
+        s = (key * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(20) & mask
+        while slots[s] != 0:
+            s = (s + np.uint64(1)) & mask
+        slots[s] = key
+        counts[s, 0] = values[i, 0]
+        counts[s, 1] = values[i, 1]
 
 
 class ScanTotals:
@@ -129,19 +195,13 @@ class ScanTotals:
             raise ValueError(f"expected dtype {SCAN_DTYPE}, got {scans.dtype}")
         if len(scans) == 0:
             return
-        days = local_day(scans["t"])
-        keys = (scans["venue"].astype(np.uint64) << np.uint64(8)) | scans["category"].astype(
-            np.uint64
-        )
-        direction = np.ascontiguousarray(scans["direction"])
+        t = scans["t"]
+        lo, hi = local_day(np.array([t.min(), t.max()], dtype=np.uint32)).tolist()
         with self._lock:
-            for day in np.unique(days).tolist():
-                mask = days == day
-                counter = self._days.setdefault(int(day), _Day())
-                counter.pending.append((keys[mask], direction[mask]))
-                counter.pending_n += int(mask.sum())
-                if counter.pending_n >= max(_FOLD_AT, len(counter.keys)):
-                    counter.fold()
+            for day in range(lo, hi + 1):  # almost always one day (two around midnight)
+                self._days.setdefault(day, _Day()).add(scans, day)
+            for day in [d for d in range(lo, hi + 1) if self._days[d].used == 0]:
+                del self._days[day]
 
     def days(self) -> list[int]:
         """Local days with any counted scan, ascending."""
@@ -155,8 +215,7 @@ class ScanTotals:
             if counter is None:
                 keys, counts = np.empty(0, np.uint64), np.empty((0, 2), np.uint64)
             else:
-                counter.fold()
-                keys, counts = counter.keys, counter.counts
+                keys, counts = counter.sorted()
         return DayTotals(
             day=day,
             venue=(keys >> np.uint64(8)).astype(np.uint32),

@@ -79,3 +79,17 @@ def test_retries_do_not_count_twice_and_totals_survive_reopen(tmp_path: Path) ->
         hot.drop_days_before(DAY + 1, include_unsealed=True)
         assert hot.totals.days() == []
         assert hot.totals.day(DAY).scans == 0
+
+
+def test_counter_tables_grow_past_their_first_size_and_stay_exact() -> None:
+    """Thousands of distinct (venue, category) keys in a day: the table doubles mid-batch."""
+    scans = np.concatenate(
+        [random_scans(20_000, seed=5, venues=9_000), random_scans(3_000, seed=6, day=DAY + 1)]
+    )
+    totals = ScanTotals()
+    for lo in range(0, len(scans), 6_000):
+        totals.add(scans[lo : lo + 6_000])
+    assert _flatten(totals) == _naive(scans)
+    day = totals.day(DAY)
+    keys = day.venue.astype(np.uint64) << np.uint64(8) | day.category
+    assert np.all(np.diff(keys) > 0)  # sorted by (venue, category), unique
