@@ -25,6 +25,7 @@ from typing import Final, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from ingest.kernels import _pack
 from ingest.pseudocache import PseudonymCache
 from ingest.qrcode import QrVerifier
 from ingest.validation import (
@@ -41,7 +42,7 @@ from storage.directory import PersonDirectory
 from storage.errors import InvalidIdentifierError
 from storage.hotstore import HotStore
 from storage.pseudonym import normalise_reference
-from storage.records import ScanArray, empty_scans
+from storage.records import RECORD_SIZE, ScanArray, empty_scans
 from storage.venues import VenueArrays
 
 U8 = npt.NDArray[np.uint8]
@@ -145,15 +146,7 @@ class Ingestor:
             skew_s=self._skew_s,
             retention_s=self._retention_days * 86_400,
         )
-        rows = np.flatnonzero(checked.why == Why.OK)
-        scans = empty_scans(len(rows))
-        if len(rows):
-            scans["scan_id"] = columns.scan_ids[rows]
-            scans["person"] = person[rows]
-            scans["venue"] = checked.venue[rows]
-            scans["t"] = checked.t[rows]
-            scans["direction"] = columns.directions[rows]
-            scans["category"] = checked.category[rows]
+        rows, scans = _records(columns, checked, person)
         explain = Explainer(
             columns=columns,
             checked=checked,
@@ -169,7 +162,7 @@ class Ingestor:
         """Queue the passing rows (StoreOverloadedError when the queue is full); None if none."""
         if len(prepared.rows) == 0:
             return None
-        return self.hot.submit(prepared.scans, timeout=0)
+        return self.hot.submit(prepared.scans, timeout=0, copy=False)
 
     def finish(self, prepared: Prepared, stored: U8 | None) -> Outcome:
         """Final verdicts once the store answered (`stored` is None when nothing was stored)."""
@@ -236,6 +229,29 @@ class Ingestor:
         prepared = self.prepare(columns)
         future = self.submit(prepared)
         return self.finish(prepared, None if future is None else future.result())
+
+
+def _records(
+    columns: Columns, checked: Checked, person: npt.NDArray[np.uint64]
+) -> tuple[npt.NDArray[np.intp], ScanArray]:
+    """(rows that passed, their storage records), in one kernel pass (`ingest.kernels`)."""
+    n = len(columns)
+    rows = np.empty(n, np.intp)
+    ok = int(np.count_nonzero(checked.why == Why.OK))
+    scans = empty_scans(ok)
+    if ok:
+        _pack(
+            checked.why,
+            columns.scan_ids.view("<u8").reshape(n, 2),
+            np.ascontiguousarray(person, dtype=np.uint64),
+            checked.venue,
+            checked.t,
+            np.ascontiguousarray(columns.directions, dtype=np.uint8),
+            checked.category,
+            rows,
+            scans.view(np.uint32).reshape(ok, RECORD_SIZE // 4),
+        )
+    return rows[:ok], scans
 
 
 def _person_reasons(columns: Columns, checked: Checked) -> dict[int, str]:

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ingest.errors import MalformedBatchError
+from ingest.kernels import _check
 
 U8 = npt.NDArray[np.uint8]
 U32 = npt.NDArray[np.uint32]
@@ -217,40 +218,35 @@ def check_scans(
     """Why code per row, first failing check wins (see the module docstring for the order).
 
     `code_venue`/`code_bad` are the verified venue id / bad flag per venue code;
-    `person_bad` flags rows whose person reference failed normalisation.
+    `person_bad` flags rows whose person reference failed normalisation. One kernel pass
+    (`ingest.kernels._check`).
     """
     n = len(columns)
-    id_words = columns.scan_ids.view("<u8").reshape(n, 2) if n else np.zeros((0, 2), np.uint64)
-    t_ms = columns.times_ms
-    n_codes = len(columns.venue_codes)
-    code = np.minimum(columns.venue_index, max(n_codes - 1, 0)).astype(np.intp)
-    if n_codes:
-        sig_bad = code_bad[code]
-        venue = code_venue[code]
-    else:
-        sig_bad = np.ones(n, dtype=np.bool_)
-        venue = np.zeros(n, dtype=np.uint32)
-    in_range = venue < len(venues.registered)
-    vidx = np.where(in_range, venue, 0).astype(np.intp)
-    t = np.clip(t_ms // 1000, 0, 0xFFFF_FFFF).astype(np.uint32)
-    t64 = t.astype(np.int64)
-    closed = venues.closed_at[vidx]
-    # one pass: np.select takes the first true condition, i.e. the first failing check
-    checks = [
-        ((id_words[:, 0] == 0) & (id_words[:, 1] == 0), Why.SCAN_ID_ZERO),
-        (columns.directions > 1, Why.DIRECTION),
-        ((t_ms < 1000) | (t_ms > MAX_TIME_MS), Why.TIME_RANGE),
-        (columns.venue_index >= n_codes, Why.VENUE_INDEX),
-        (person_bad, Why.PERSON),
-        (sig_bad, Why.SIGNATURE),
-        (~(in_range & venues.registered[vidx]), Why.UNKNOWN_VENUE),
-        ((closed != 0) & (t >= closed), Why.VENUE_CLOSED),
-        (t64 > now_s + skew_s, Why.FUTURE),
-        (t64 < now_s - retention_s, Why.TOO_OLD),
-    ]
-    why = np.select([c for c, _ in checks], [np.uint8(w) for _, w in checks], np.uint8(0))
-    why = why.astype(np.uint8)
-    return Checked(why=why, venue=venue.astype(np.uint32), t=t, category=venues.category[vidx])
+    why = np.empty(n, np.uint8)
+    venue = np.empty(n, np.uint32)
+    t = np.empty(n, np.uint32)
+    category = np.empty(n, np.uint8)
+    ids = columns.scan_ids.view("<u8").reshape(n, 2) if n else np.zeros((0, 2), np.uint64)
+    _check(
+        ids,
+        np.ascontiguousarray(columns.times_ms, dtype=np.int64),
+        np.ascontiguousarray(columns.directions, dtype=np.uint8),
+        np.ascontiguousarray(columns.venue_index, dtype=np.uint32),
+        np.ascontiguousarray(code_venue, dtype=np.uint32),
+        np.ascontiguousarray(code_bad, dtype=np.bool_),
+        np.ascontiguousarray(person_bad, dtype=np.bool_),
+        np.ascontiguousarray(venues.registered, dtype=np.bool_),
+        np.ascontiguousarray(venues.closed_at, dtype=np.uint32),
+        np.ascontiguousarray(venues.category, dtype=np.uint8),
+        now_s,
+        skew_s,
+        retention_s,
+        why,
+        venue,
+        t,
+        category,
+    )
+    return Checked(why=why, venue=venue, t=t, category=category)
 
 
 def _iso(t_s: int) -> str:

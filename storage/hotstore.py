@@ -248,18 +248,22 @@ class HotStore(Closing):
 
     # ---------------------------------------------------------------- writing
 
-    def submit(self, scans: ScanArray, timeout: float | None = None) -> Future[Verdicts]:
+    def submit(
+        self, scans: ScanArray, timeout: float | None = None, *, copy: bool = True
+    ) -> Future[Verdicts]:
         """Queue a batch; the future resolves to one `Verdict` (u8) per scan once durable.
 
         Blocks while the queue is full (back-pressure); past `timeout` seconds raises
-        `StoreOverloadedError`.
+        `StoreOverloadedError`. `copy=False` hands the array over instead of copying it: the
+        caller must not change it afterwards (ingest builds a fresh array per batch).
         """
         if scans.dtype != SCAN_DTYPE:
             raise ValueError(f"expected dtype {SCAN_DTYPE}, got {scans.dtype}")
         self._raise_if_unusable()
         future: Future[Verdicts] = Future()
         try:
-            self._queue.put(_Request(np.array(scans, copy=True), future), timeout=timeout)
+            batch = np.array(scans, copy=True) if copy else scans
+            self._queue.put(_Request(batch, future), timeout=timeout)
         except queue.Full:
             raise StoreOverloadedError(
                 f"hot store {self.path}: write queue full for {timeout} s; expected the "
