@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -21,9 +21,11 @@ from api.audit import AuditEntry, AuditLog
 from api.auth import Authenticator, Identity, users_path
 from api.casestore import CaseStore
 from api.errors import PermissionDeniedError
+from api.merged_node import MergedNode
 from api.policy import PERSON_LEVEL, authorize
 from ingest.node import IngestNode
 from storage.errors import QrtraceError
+from storage.hotstore import HotStore
 from storage.pseudonym import Pseudonymiser, load_or_create_key
 from tracing.dask_cluster import ClusterTracing
 from tracing.engine import PersonLookup, TraceEngine, VenueInfo
@@ -35,7 +37,7 @@ T = TypeVar("T")
 class DirectoryPeople(PersonLookup):
     """References and home wards from the person directory (for result documents)."""
 
-    def __init__(self, node: IngestNode) -> None:
+    def __init__(self, node: IngestNode | MergedNode) -> None:
         self._people = node.people
 
     def home_wards(self, person_ids: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint8]:
@@ -57,11 +59,14 @@ def new_request_id() -> str:
 class ApiContext:
     """The node's stores plus the API's own: index, cases, audit, users."""
 
-    def __init__(self, node: IngestNode) -> None:
+    def __init__(self, node: IngestNode | MergedNode) -> None:
         root = Path(node.settings.data_dir)
         self.node = node
         self.settings = node.settings
-        self.index = IndexSource(node.data.hot, node.data.manifest, node.data.segment_dir)
+        # IndexSource reads only tail_days/tail_scans, which the multi-process merged view
+        # (storage.multihot.MergedHot) provides as well (storage.tailview.TailView)
+        hot = cast(HotStore, node.data.hot)
+        self.index = IndexSource(hot, node.data.manifest, node.data.segment_dir)
         self.people = DirectoryPeople(node)
         self.pseudonyms = Pseudonymiser(load_or_create_key(node.data.pseudonym_key_path))
         self.cases = CaseStore(root / "api" / "cases.sqlite")

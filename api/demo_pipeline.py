@@ -31,7 +31,7 @@ from api.protos.checkin.v1 import ingest_pb2 as pb
 from api.server import start_node
 from ingest.auth import add_device
 from ingest.client import auth_metadata, encode_batch, open_channel, stub
-from ingest.node import tokens_path
+from ingest.node import IngestNode, tokens_path
 from ingest.simulator import FleetScans, city_scans
 from ingest.validation import Verdict
 from storage.city_import import CityRegistration, register_city
@@ -210,6 +210,7 @@ async def run_demo(settings: Settings, step: Step, *, today: date | None = None)
     try:
         step("stream the day through the ingest API as a venue gateway")
         node = servers.ingest.node
+        assert isinstance(node, IngestNode), "the demo runs one ingest process"
         scans = await asyncio.to_thread(city_scans, config)
         codes = {v: node.keyring.sign(v) for v in np.unique(scans.venue).tolist()}
         stream = await stream_day(

@@ -16,8 +16,8 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 
 import grpc
 import uvicorn
@@ -27,6 +27,7 @@ from grpc_reflection.v1alpha import reflection
 from api.context import ApiContext
 from api.grpc_services import add_services
 from api.http_app import create_app
+from api.merged_node import MergedNode
 from api.trace_ops import run_queued
 from ingest.errors import IngestConfigError
 from ingest.node import IngestNode
@@ -47,21 +48,19 @@ class _Uvicorn(uvicorn.Server):
 
 
 @dataclass
-class NodeServers:
-    """Everything `start_node` started; `shutdown()` stops it in a safe order."""
+class OfficerServers:
+    """The officer API and background work over one node's stores; `shutdown()` stops them."""
 
-    ingest: IngestServer
-    ingest_port: int
     ctx: ApiContext
     api_grpc: grpc.aio.Server
     api_grpc_port: int
     http: _Uvicorn
     http_port: int
     maintenance: Maintenance | None
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]]
 
     async def shutdown(self) -> None:
-        """API first (no new reads), then the worker and maintenance, then ingest and stores."""
+        """API first (no new reads), then the worker and maintenance."""
         self.http.should_exit = True
         await self.api_grpc.stop(grace=1.0)
         for task in self.tasks:
@@ -72,6 +71,18 @@ class NodeServers:
         if self.maintenance is not None:
             await asyncio.to_thread(self.maintenance.stop, 30.0)
         self.ctx.close()
+
+
+@dataclass
+class NodeServers(OfficerServers):
+    """Everything `start_node` started; `shutdown()` stops it in a safe order."""
+
+    ingest: IngestServer
+    ingest_port: int
+
+    async def shutdown(self) -> None:
+        """API first (no new reads), then the worker and maintenance, then ingest and stores."""
+        await super().shutdown()
         await self.ingest.shutdown()
 
 
@@ -107,10 +118,42 @@ async def start_node(
     settings: Settings, *, maintenance: bool = True, worker: bool = True
 ) -> NodeServers:
     """Open the stores once, bind and start every server (call inside a running loop)."""
-    api_settings = settings.model_copy(update={"ingest_host": settings.api_host})
-    credentials = server_credentials(api_settings)
     node = IngestNode(settings)
     ingest, ingest_port = create_server(settings, node)
+    officer = await start_officer(
+        settings, node, maintenance=maintenance, worker=worker, before=ingest.start
+    )
+    servers = NodeServers(**vars(officer), ingest=ingest, ingest_port=ingest_port)
+    log.info(
+        "node serving",
+        extra={
+            "ingest_port": ingest_port,
+            "api_grpc_port": servers.api_grpc_port,
+            "http_port": servers.http_port,
+        },
+    )
+    return servers
+
+
+async def start_officer(
+    settings: Settings,
+    node: IngestNode | MergedNode,
+    *,
+    maintenance: bool = True,
+    worker: bool = True,
+    before: Callable[[], Awaitable[None]] | None = None,
+) -> OfficerServers:
+    """Bind and start the officer API, trace worker and maintenance over `node`.
+
+    `before` runs once everything is bound, before the API starts (the ingest server's
+    start). A failed bind closes `node`.
+    """
+    api_settings = settings.model_copy(update={"ingest_host": settings.api_host})
+    try:
+        credentials = server_credentials(api_settings)
+    except IngestConfigError:
+        node.close()
+        raise
     ctx = ApiContext(node)
     api = grpc.aio.server(options=[("grpc.max_send_message_length", 64 * 1024 * 1024)])
     names = add_services(api, ctx)
@@ -143,7 +186,8 @@ async def start_node(
         timeout_graceful_shutdown=5,
     )  # fmt: skip
     http = _Uvicorn(config)
-    await ingest.start()
+    if before is not None:
+        await before()
     await api.start()
     for name in ("", *names):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -158,15 +202,4 @@ async def start_node(
         keeper.start()
     while not http.started:
         await asyncio.sleep(0.01)
-    servers = NodeServers(
-        ingest, ingest_port, ctx, api, api_port, http, sock.getsockname()[1], keeper, tasks
-    )
-    log.info(
-        "node serving",
-        extra={
-            "ingest_port": ingest_port,
-            "api_grpc_port": api_port,
-            "http_port": servers.http_port,
-        },
-    )
-    return servers
+    return OfficerServers(ctx, api, api_port, http, sock.getsockname()[1], keeper, tasks)

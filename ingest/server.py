@@ -29,7 +29,7 @@ import ipaddress
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -53,6 +53,9 @@ from ingest.stream import ENDING, serve_stream
 from ingest.unary import UnaryCoalescer
 from storage.errors import QrtraceError, StoreClosedError, StoreOverloadedError
 from storage.settings import Settings
+
+if TYPE_CHECKING:
+    from ingest.process import ProcessNode
 
 SERVICE: Final = pb.DESCRIPTOR.services_by_name["IngestService"].full_name
 _NO_AUTH: Final = ("/grpc.health.v1.Health/", "/grpc.reflection.")
@@ -261,7 +264,7 @@ class IngestServer:
     def __init__(
         self,
         grpc_server: grpc.aio.Server,
-        node: IngestNode,
+        node: IngestNode | ProcessNode,
         *,
         servicer: IngestServicer,
         health_servicer: health.aio.HealthServicer,
@@ -317,11 +320,14 @@ class IngestServer:
 
 def create_server(
     settings: Settings,
-    node: IngestNode | None = None,
+    node: IngestNode | ProcessNode | None = None,
     *,
     metrics: IngestMetrics | None = None,
 ) -> tuple[IngestServer, int]:
-    """Build and bind the server (call from a running event loop); returns (server, port)."""
+    """Build and bind the server (call from a running event loop); returns (server, port).
+
+    With `ingest_processes` > 1 the port is shared (SO_REUSEPORT) by every ingest process.
+    """
     credentials = server_credentials(settings)
     node = node if node is not None else IngestNode(settings)
     metrics = metrics if metrics is not None else IngestMetrics()
@@ -331,7 +337,7 @@ def create_server(
         options=[
             ("grpc.max_receive_message_length", settings.ingest_max_message_bytes),
             ("grpc.max_send_message_length", 64 * 1024 * 1024),
-            ("grpc.so_reuseport", 0),
+            ("grpc.so_reuseport", int(settings.ingest_processes > 1)),
         ],
         maximum_concurrent_rpcs=settings.ingest_max_streams + 4096,
     )

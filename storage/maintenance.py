@@ -21,6 +21,7 @@ from typing import Self
 
 from storage.datadir import DataDir
 from storage.directory import PersonDirectory
+from storage.multidata import MultiDataDir
 from storage.retention import PurgeReport, cutoff_day
 from storage.sealing import SealResult
 from storage.settings import Settings
@@ -60,7 +61,7 @@ class Maintenance:
 
     def __init__(
         self,
-        data: DataDir,
+        data: DataDir | MultiDataDir,
         policy: MaintenancePolicy,
         *,
         directory: PersonDirectory | None = None,

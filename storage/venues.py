@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import orjson
-from rocksdict import Options, Rdict, WriteBatch, WriteOptions
+from rocksdict import AccessType, Options, Rdict, WriteBatch, WriteOptions
 
 from storage.domain import CATEGORY_BY_CODE, WARD_BY_CODE
 from storage.errors import InvalidInputError, RegistryError
@@ -90,20 +90,49 @@ def validate_venue(venue: Venue) -> None:
 class VenueRegistry(Closing):
     """Durable venue rows in RocksDB plus cached dense arrays; safe to share across threads."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, secondary: Path | None = None) -> None:
+        """Open the registry; with `secondary`, a read-only follower of another process's.
+
+        Ingest processes beside a supervisor (`ingest_processes` > 1) cannot open the
+        registry the supervisor owns (RocksDB admits one writer), so they follow it as a
+        RocksDB secondary instance (its own files under `secondary`) and call `refresh()`.
+        """
         self.path = Path(path)
         options = Options(raw_mode=True)
-        options.create_if_missing(True)
-        self._db = Rdict(str(self.path), options)
+        if secondary is None:
+            options.create_if_missing(True)
+            self._db = Rdict(str(self.path), options)
+        else:
+            options.set_max_open_files(-1)
+            self._db = Rdict(
+                str(self.path), options, access_type=AccessType.secondary(str(secondary))
+            )
         self._sync = WriteOptions()
         self._sync.sync = True
         self._lock = threading.Lock()
         self._venues: dict[int, Venue] = {}
         self._arrays: VenueArrays | None = None
+        self._seen_sequence = self._db.latest_sequence_number()
+        self._venues = self._load()
+
+    def _load(self) -> dict[int, Venue]:
+        venues = {}
         for key, value in self._db.items():
             if isinstance(key, bytes) and isinstance(value, bytes) and len(key) == _KEY.size:
                 venue = Venue(**orjson.loads(value))
-                self._venues[venue.venue_id] = venue
+                venues[venue.venue_id] = venue
+        return venues
+
+    def refresh(self) -> bool:
+        """(Secondary only) catch up with the owner; reload when it wrote. True if changed."""
+        self._db.try_catch_up_with_primary()
+        sequence = self._db.latest_sequence_number()
+        if sequence == self._seen_sequence:
+            return False
+        venues = self._load()
+        with self._lock:
+            self._venues, self._arrays, self._seen_sequence = venues, None, sequence
+        return True
 
     # ------------------------------------------------------------ writes
 

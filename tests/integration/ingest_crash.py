@@ -152,20 +152,28 @@ def _round(
     ledger: Ledger,
     port: int,
     rng: np.random.Generator,
+    *,
     new_batches: int,
+    first_id: int = 0,
 ) -> None:
-    """Stream the unacked batches, then `new_batches` new ones; record the acks."""
+    """Stream the unacked batches, then `new_batches` new ones; record the acks.
+
+    New batch ids are `first_id` + the ledger's size (several ledgers: disjoint ranges).
+    """
     retry = ledger.unacked()
     ledger.retried += len(retry)
 
     def requests() -> Iterator[pb.ScanBatch]:
         yield from retry
         for _ in range(new_batches):
-            batch = good_batch(prepared, len(ledger.batches), BATCH_SCANS, rng)
+            batch = good_batch(prepared, first_id + len(ledger.batches), BATCH_SCANS, rng)
             ledger.batches[batch.batch_id] = batch
             yield batch
 
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+    # a local subchannel pool: each round opens its own TCP connection, even while another
+    # thread's channel to the same port is open (several processes may share the port)
+    options = [("grpc.use_local_subchannel_pool", 1)]
+    with grpc.insecure_channel(f"127.0.0.1:{port}", options=options) as channel:
         call = pb_grpc.IngestServiceStub(channel).StreamScans(  # type: ignore[no-untyped-call]
             requests(), metadata=auth_metadata(prepared.token)
         )

@@ -76,3 +76,15 @@ def test_lookup_maps_unknown_ids_to_zero(tmp_path: Path) -> None:
         arrays = reg.arrays()
         idx = arrays.lookup(np.array([3, 0, 4_000_000_000, 2], dtype=np.uint32))
         assert arrays.registered[idx].tolist() == [True, False, False, False]
+
+
+def test_a_secondary_follows_the_owner_after_refresh(tmp_path: Path) -> None:
+    with VenueRegistry(tmp_path / "venues") as owner:
+        owner.register_new(name="Cho", ward=1, category=1, registered_at=0)
+        follower = VenueRegistry(tmp_path / "venues", secondary=tmp_path / "follower")
+        with follower:
+            assert len(follower) == 1
+            assert not follower.refresh()
+            new = owner.register_new(name="Quan", ward=2, category=2, registered_at=0)
+            assert follower.refresh()
+            assert follower.arrays().registered[new.venue_id]
