@@ -40,12 +40,9 @@ class TracingWorkerPlugin(WorkerPlugin):
 
     name = PLUGIN_NAME
 
-    def __init__(
-        self, numba_cache_dir: str = "", numba_threads: int = 1, cache_bytes: int = 0
-    ) -> None:
+    def __init__(self, numba_cache_dir: str = "", numba_threads: int = 1) -> None:
         self.numba_cache_dir = numba_cache_dir
         self.numba_threads = numba_threads
-        self.cache_bytes = cache_bytes
 
     def setup(self, worker: Any) -> None:
         if self.numba_cache_dir:
@@ -53,10 +50,8 @@ class TracingWorkerPlugin(WorkerPlugin):
             import numba.core.config  # noqa: PLC0415 - after the variable, on purpose
 
             numba.core.config.reload_config()
-        from tracing.distributed import configure_worker  # noqa: PLC0415
         from tracing.warm import warm_partition_kernels  # noqa: PLC0415 - see module doc
 
-        configure_worker(self.cache_bytes)
         warm_partition_kernels(self.numba_threads)
 
 
@@ -65,13 +60,12 @@ def connect(
     *,
     numba_cache_dir: str = "",
     numba_threads: int = 1,
-    cache_bytes: int = 0,
     timeout_s: float = 30.0,
 ) -> Client:
     """A client of the scheduler at `address` with the tracing plugin on every worker."""
     client = Client(address, timeout=timeout_s, set_as_default=False)
     try:
-        client.register_plugin(TracingWorkerPlugin(numba_cache_dir, numba_threads, cache_bytes))
+        client.register_plugin(TracingWorkerPlugin(numba_cache_dir, numba_threads))
     except BaseException:
         client.close()
         raise
@@ -81,9 +75,8 @@ def connect(
 class DaskExecutor:
     """Runs partition groups on a Dask cluster: one task per worker per round.
 
-    Partitions are assigned largest first to the least loaded worker (ties by address), so
-    for an unchanged plan and worker set a partition always lands on the worker that already
-    cached it; `allow_other_workers` lets the scheduler move a group when its worker is gone.
+    For an unchanged worker set a partition always lands on the worker that cached it;
+    `allow_other_workers` lets the scheduler move a group when its worker is gone.
     """
 
     def __init__(self, client: Client, *, wait_s: float = 60.0) -> None:
@@ -94,17 +87,18 @@ class DaskExecutor:
         return sorted(self.client.scheduler_info(n_workers=-1)["workers"])
 
     def assign(self, specs: Sequence[PartitionSpec]) -> dict[str, list[PartitionSpec]]:
+        """Worker address -> its group: shard-day partitions by shard, whole days (NHS) by
+        day, the hot tail to the first worker. A seal adds partitions to the groups the
+        workers already hold, so each grows its cached part instead of rebuilding it."""
         workers = self.workers()
         if not workers:  # none yet (cluster starting, workers restarting): wait for one
             self.client.wait_for_workers(1, timeout=self.wait_s)
             workers = self.workers()
-        load = dict.fromkeys(workers, 0)
-        groups: dict[str, list[PartitionSpec]] = {w: [] for w in workers}
-        for spec in sorted(specs, key=lambda s: (-s.rows, s.key)):
-            target = min(workers, key=lambda w: (load[w], w))
-            groups[target].append(spec)
-            load[target] += max(spec.rows, 1)
-        return {w: sorted(g, key=lambda s: s.rank) for w, g in groups.items() if g}
+        groups: dict[str, list[PartitionSpec]] = {}
+        for spec in specs:
+            slot = spec.shard if spec.shard >= 0 else max(spec.day, 0)
+            groups.setdefault(workers[slot % len(workers)], []).append(spec)
+        return groups
 
     def run(self, specs: Sequence[PartitionSpec], job: Job) -> list[pa.Table]:
         from tracing.distributed import run_group  # noqa: PLC0415 - see module doc

@@ -13,9 +13,10 @@ Workers read the entries' files themselves from the shared segment root (a path 
 pyarrow filesystem URI); the client ships only the small hot tail, the cases and windows.
 
 Partitions are planned per (day, venue shard) from the manifest, or per day under the NHS
-rule (a visit ends at the person's next check-in in any shard); each group of partitions
-goes to one worker (largest first onto the least loaded), which keeps the parts it built in
-a bounded cache (`PartitionCache`), so a batch after the first reads no file.
+rule (a visit ends at the person's next check-in in any shard). A worker serves a group of
+them (by shard, or by day; `DaskExecutor.assign`) as one index part built once from the
+files (`GroupCache`), so a batch after the first reads no file and costs one kernel call
+per worker and round.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class PartitionSpec:
     kind: int
     rank: int
     shard: int
+    day: int  #: local day; -1 for the hot tail
     rows: int
     entries: tuple[SegmentEntry, ...] = ()
     #: NHS rule, hot tail: sealed files of the tail's days, whose check-ins end its visits
@@ -83,6 +85,7 @@ def plan_partitions(
             kind=KIND_SEALED,
             rank=rank,
             shard=shard,
+            day=day,
             rows=sum(e.rows for e in group),
             entries=tuple(group),
         )
@@ -91,7 +94,9 @@ def plan_partitions(
     if hot_rows:
         days = set(hot_days)
         peers = tuple(e for e in entries if e.day in days) if by_day else ()
-        specs.append(PartitionSpec("hot", KIND_HOT, len(specs), ALL_SHARDS, hot_rows, (), peers))
+        specs.append(
+            PartitionSpec("hot", KIND_HOT, len(specs), ALL_SHARDS, -1, hot_rows, (), peers)
+        )
     return specs
 
 
@@ -114,34 +119,53 @@ class Job:
     threads: int = 1
 
 
-class PartitionCache:
-    """Index parts built from segment files, kept per worker process up to `max_bytes`.
+Loader = Callable[[str, Sequence[SegmentEntry]], IndexPart]
+Fingerprint = tuple[str, tuple[tuple[str, str], ...]]
 
-    Keyed by root and (file, sha256) of every entry, so a rewritten file is a new key; least
-    recently used parts go first. 0 bytes = unbounded (a worker holding its share of a city).
+
+def read_part(root: str, entries: Sequence[SegmentEntry]) -> IndexPart:
+    """The part of one partition's segment files under `root` (a path or pyarrow URI)."""
+    fs, base = open_root(root)
+    return part_from_tables([read_segment_table(fs, base, e) for e in entries])
+
+
+class GroupCache:
+    """One index part per group of sealed partitions a worker serves, built from files once.
+
+    A group's partitions become one part, so a round costs one kernel call per worker, not
+    one per partition. Rows tie on every sort key only within one shard-day, so the merged
+    rows keep each partition's order and the partial's merge keys stay exact (its rank is the
+    group's first partition's). When the group grows (a seal added partitions; assignment is
+    by shard, so a worker keeps its old ones), only the new partitions are read and merged in
+    (`IndexPart.merged`); any other change rebuilds from the files. The `keep` latest groups
+    stay (a worker may serve shard groups and, for the NHS rule, day groups).
     """
 
-    def __init__(self, max_bytes: int = 0) -> None:
-        self.max_bytes = max_bytes
-        self._parts: OrderedDict[tuple[Any, ...], IndexPart] = OrderedDict()
+    def __init__(self, keep: int = 2) -> None:
+        self.keep = keep
+        self._parts: OrderedDict[tuple[str, frozenset[Fingerprint]], IndexPart] = OrderedDict()
         self._lock = threading.Lock()
-        self._roots: dict[str, Any] = {}
 
-    def part(self, root: str, entries: Sequence[SegmentEntry]) -> IndexPart:
-        key = (root, tuple((e.file, e.sha256) for e in entries))
+    def part(
+        self, root: str, specs: Sequence[PartitionSpec], load: Loader | None = None
+    ) -> IndexPart:
+        load = load or read_part
+        want = frozenset(_fingerprint(s) for s in specs)
         with self._lock:
-            part = self._parts.get(key)
-            if part is not None:
-                self._parts.move_to_end(key)
-                return part
-            fs_base = self._roots.get(root)
-            if fs_base is None:
-                fs_base = self._roots[root] = open_root(root)
-        fs, base = fs_base
-        part = part_from_tables([read_segment_table(fs, base, e) for e in entries])
+            hit = self._parts.get((root, want))
+            if hit is not None:
+                self._parts.move_to_end((root, want))
+                return hit
+            bases = [(k, p) for k, p in self._parts.items() if k[0] == root and k[1] <= want]
+            base_key, base = max(bases, key=lambda kp: len(kp[0][1]), default=(None, None))
+        have = base_key[1] if base_key is not None else frozenset()
+        new = [load(root, s.entries) for s in specs if _fingerprint(s) not in have]
+        part = _merge_all(([base] if base is not None else []) + new)
         with self._lock:
-            self._parts[key] = part
-            while self.max_bytes and len(self._parts) > 1 and self.nbytes > self.max_bytes:
+            if base_key is not None:
+                self._parts.pop(base_key, None)  # grown into the new group
+            self._parts[(root, want)] = part
+            while len(self._parts) > self.keep:
                 self._parts.popitem(last=False)
         return part
 
@@ -152,54 +176,70 @@ class PartitionCache:
     def nbytes(self) -> int:
         return sum(p.nbytes for p in self._parts.values())
 
-    def clear(self) -> None:
-        with self._lock:
-            self._parts.clear()
+
+def _fingerprint(spec: PartitionSpec) -> Fingerprint:
+    return spec.key, tuple((e.file, e.sha256) for e in spec.entries)
 
 
-#: the parts this process built (a Dask worker's share); `configure_worker` bounds it
-CACHE = PartitionCache()
+def _merge_all(parts: list[IndexPart]) -> IndexPart:
+    """One part of many (pairwise, as a tree: each row is copied log2(len) times)."""
+    if not parts:
+        return IndexPart.empty()
+    while len(parts) > 1:
+        parts = [
+            parts[i].merged(parts[i + 1]) if i + 1 < len(parts) else parts[i]
+            for i in range(0, len(parts), 2)
+        ]
+    return parts[0]
 
 
-def configure_worker(cache_bytes: int) -> None:
-    """Bound this process's partition cache (called by the Dask worker plugin)."""
-    CACHE.max_bytes = cache_bytes
+#: this process's groups (a Dask worker's share) and the NHS hot tail's sealed peers
+CACHE = GroupCache()
+PEERS = GroupCache(keep=1)
 
 
-Loader = Callable[[str, Sequence[SegmentEntry]], IndexPart]
+def run_group(
+    specs: Sequence[PartitionSpec],
+    job: Job,
+    load: Loader | None = None,
+    cache: GroupCache | None = None,
+    peer_cache: GroupCache | None = None,
+) -> pa.Table:
+    """One task: a round's step on one group of partitions, one concatenated partial.
 
-
-def run_group(specs: Sequence[PartitionSpec], job: Job, load: Loader | None = None) -> pa.Table:
-    """One task: a round's step on every partition of one group, one concatenated partial.
-
-    `load(root, entries)` builds a sealed partition's part (default: this process's cache,
-    reading the files)."""
-    load = load or CACHE.part
+    The group's sealed partitions are searched as one part (`cache`, default this process's
+    `CACHE`; `peer_cache`: the NHS hot tail's sealed peers, default `PEERS`); the hot tail,
+    if the group has it, as its own. `load(root, entries)` replaces reading files (tests)."""
+    cache = CACHE if cache is None else cache
+    peer_cache = PEERS if peer_cache is None else peer_cache
     most = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
     numba.set_num_threads(max(1, min(job.threads, most)))
     nhs = needs_next(job.rules)
     hot = _hot_part(job)
-    out = []
+    units: list[tuple[IndexPart, int, int]] = []
+    sealed = [s for s in specs if s.kind == KIND_SEALED]
+    if sealed:
+        part = cache.part(job.root, sealed, load)
+        if nhs and len(hot):
+            part = part.with_peers([hot])
+        units.append((part, KIND_SEALED, min(s.rank for s in sealed)))
     for spec in specs:
         if spec.kind == KIND_HOT:
-            peers = [load(job.root, spec.peers)] if nhs and spec.peers else []
-            part = hot.with_peers(peers) if peers else hot
-        else:
-            part = load(job.root, spec.entries)
-            if nhs and len(hot):
-                part = part.with_peers([hot])
+            peer_spec = PartitionSpec("peers", KIND_SEALED, 0, ALL_SHARDS, -1, 0, spec.peers)
+            peers = [peer_cache.part(job.root, [peer_spec], load)] if nhs and spec.peers else []
+            units.append((hot.with_peers(peers) if peers else hot, KIND_HOT, spec.rank))
+    out = []
+    for part, kind, rank in units:
         if job.step == "case_rows":
             out.append(
-                case_rows(
-                    part, job.persons, job.lo, job.hi, job.rules, kind=spec.kind, rank=spec.rank
-                )
+                case_rows(part, job.persons, job.lo, job.hi, job.rules, kind=kind, rank=rank)
             )
         else:
             assert job.cases is not None
             out.append(
                 partial_of(
-                    part, job.cases, job.rules, vcat=job.vcat, dwell_s=job.dwell_s,
-                    kind=spec.kind, rank=spec.rank, parallel=len(job.cases) > 1,
+                    part, job.cases, job.rules, vcat=job.vcat, dwell_s=job.dwell_s, kind=kind,
+                    rank=rank, parallel=len(job.cases) > 1,
                 )
             )  # fmt: skip
     return pa.concat_tables(out) if out else pa.table({})
@@ -247,9 +287,11 @@ class InProcess:
 
     def __init__(self, load: Loader | None = None) -> None:
         self.load = load
+        self.cache = GroupCache(keep=64)
+        self.peer_cache = GroupCache(keep=1)
 
     def run(self, specs: Sequence[PartitionSpec], job: Job) -> list[pa.Table]:
-        return [run_group([s], job, self.load) for s in specs]
+        return [run_group([s], job, self.load, self.cache, self.peer_cache) for s in specs]
 
 
 class PartitionView(Sequence[IndexPart]):

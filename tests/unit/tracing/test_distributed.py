@@ -1,6 +1,6 @@
 """The distributed engine over the real sealed segments of the synthetic city, in process.
 
-Workers' file path (`PartitionCache` reading through pyarrow filesystems, verified) and the
+Workers' file path (`GroupCache` reading through pyarrow filesystems, verified) and the
 engine's use of one snapshot are exercised here without Dask; tests/integration/
 test_dask_tracing.py runs the same engine on real Dask clusters.
 """
@@ -13,7 +13,13 @@ import numpy as np
 import pytest
 
 from storage.errors import CorruptSegmentError
-from tracing.distributed import DistributedEngine, InProcess, PartitionCache
+from tracing.distributed import (
+    DistributedEngine,
+    GroupCache,
+    InProcess,
+    PartitionSpec,
+    plan_partitions,
+)
 from tracing.f2 import f2_candidates
 from tracing.graph import Case, clusters
 from tracing.index import IndexSource
@@ -64,35 +70,39 @@ def test_f2_and_clusters_match_through_a_file_uri(city_store: CityStore) -> None
     )
 
 
-def test_the_cache_reads_each_partition_once_and_keeps_within_its_bound(
-    city_store: CityStore,
-) -> None:
-    data = city_store.data
-    entries = [e for e in data.manifest.entries if e.rows]
-    cache = PartitionCache()
-    first = cache.part(str(data.segment_dir), entries[:1])
-    assert cache.part(str(data.segment_dir), entries[:1]) is first
-    bound = first.nbytes + 1
-    bounded = PartitionCache(max_bytes=bound)
-    for e in entries[:3]:
-        bounded.part(str(data.segment_dir), [e])
-        assert bounded.nbytes <= bound or len(bounded) == 1  # the newest part always stays
-    assert len(bounded) < 3
+def _specs(store: CityStore) -> list[PartitionSpec]:
+    entries = [e for e in store.data.manifest.entries if e.rows]
+    return plan_partitions(entries, by_day=False, hot_rows=0, hot_days=[])
+
+
+def test_a_group_is_read_once_and_grows_by_merging_new_partitions(city_store: CityStore) -> None:
+    root = str(city_store.data.segment_dir)
+    specs = _specs(city_store)
+    cache = GroupCache()
+    first = cache.part(root, specs[:2])
+    assert cache.part(root, specs[:2]) is first
+    grown = cache.part(root, specs[:3])  # the first two merged with the third's files
+    assert len(cache) == 1
+    fresh = GroupCache().part(root, specs[:3])
+    for name in ("off", "t_in", "t_out", "person", "flags", "maxlen", "person_order"):
+        assert np.array_equal(getattr(grown, name), getattr(fresh, name)), name
+    assert len(grown) == sum(s.rows for s in specs[:3])
 
 
 def test_a_corrupted_segment_is_refused_by_name(city_store: CityStore, tmp_path: Path) -> None:
     data = city_store.data
-    entry = next(e for e in data.manifest.entries if e.rows)
+    spec = _specs(city_store)[0]
+    entry = spec.entries[0]
     copy = tmp_path / entry.file
     copy.parent.mkdir(parents=True)
     raw = bytearray((data.segment_dir / entry.file).read_bytes())
     raw[len(raw) // 2] ^= 0xFF
     copy.write_bytes(bytes(raw))
     with pytest.raises(CorruptSegmentError, match="sha256"):
-        PartitionCache().part(str(tmp_path), [entry])
+        GroupCache().part(str(tmp_path), [spec])
     copy.write_bytes(bytes(raw[:-10]))
     with pytest.raises(CorruptSegmentError, match="truncated"):
-        PartitionCache().part(str(tmp_path), [entry])
+        GroupCache().part(str(tmp_path), [spec])
     copy.unlink()
     with pytest.raises(CorruptSegmentError, match="unreadable"):
-        PartitionCache().part(str(tmp_path), [entry])
+        GroupCache().part(str(tmp_path), [spec])

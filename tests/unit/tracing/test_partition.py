@@ -20,7 +20,17 @@ from storage.manifest import SegmentEntry
 from storage.records import local_day
 from storage.visits import Visits
 from tracing.batch import trace_cases
-from tracing.distributed import ALL_SHARDS, DistributedEngine, InProcess, plan_partitions
+from tracing.distributed import (
+    ALL_SHARDS,
+    DistributedEngine,
+    GroupCache,
+    InProcess,
+    Job,
+    Loader,
+    PartitionSpec,
+    plan_partitions,
+    run_group,
+)
 from tracing.engine import TraceEngine, VenueInfo, Window
 from tracing.index import IndexPart
 from tracing.partition import (
@@ -68,8 +78,13 @@ def _split(
     return entries, files, to_visits(hot)
 
 
-def _engines(
-    rows: list[naive.NVisit], cats: list[int], split: list[bool], gens: list[int], n_shards: int
+def _engines(  # noqa: PLR0917
+    rows: list[naive.NVisit],
+    cats: list[int],
+    split: list[bool],
+    gens: list[int],
+    n_shards: int,
+    n_workers: int,
 ) -> tuple[TraceEngine, DistributedEngine]:
     entries, files, hot_visits = _split(rows, split, gens, n_shards)
     sealed = IndexPart.from_visits(Visits.concat([files[e.file] for e in entries]))
@@ -81,11 +96,30 @@ def _engines(
         visits = [files[e.file] for e in group]  # type: ignore[attr-defined]
         return part_from_tables([_table(v) for v in visits])
 
+    executor = InProcess(load) if n_workers == 0 else Grouped(load, n_workers)
     dist = DistributedEngine(
-        lambda: (tuple(entries), hot), InProcess(load), segment_root="mem", n_shards=n_shards,
+        lambda: (tuple(entries), hot), executor, segment_root="mem", n_shards=n_shards,
         venues=venues,
     )  # fmt: skip
     return local, dist
+
+
+class Grouped:
+    """Partitions grouped as `DaskExecutor.assign` groups them for `n` workers, in process."""
+
+    def __init__(self, load: Loader, n: int) -> None:
+        self.load, self.n = load, n
+        self.cache, self.peer_cache = GroupCache(keep=8), GroupCache(keep=1)
+
+    def run(self, specs: list[PartitionSpec], job: Job) -> list[pa.Table]:
+        groups: dict[int, list[PartitionSpec]] = {}
+        for spec in specs:
+            slot = spec.shard if spec.shard >= 0 else max(spec.day, 0)
+            groups.setdefault(slot % self.n, []).append(spec)
+        return [
+            run_group(g, job, self.load, self.cache, self.peer_cache)
+            for _, g in sorted(groups.items())
+        ]
 
 
 def _table(v: Visits) -> pa.Table:
@@ -107,6 +141,7 @@ def _same_table(a: object, b: object) -> None:
     rules=RULES,
     gens=st.lists(st.integers(1, 2), min_size=30, max_size=30),
     n_shards=st.integers(1, 3),
+    n_workers=st.integers(0, 2),
     case=st.integers(1, 6),
     lo=st.integers(-4 * 3600, 6 * 3600),
     span=st.integers(1, 16 * 3600),
@@ -116,12 +151,13 @@ def test_partitions_merge_to_the_engine_result(  # noqa: PLR0917
     rules: object,
     gens: list[int],
     n_shards: int,
+    n_workers: int,
     case: int,
     lo: int,
     span: int,
 ) -> None:
     rows, cats, split = world
-    local, dist = _engines(rows, cats, split, gens[: len(rows)], n_shards)
+    local, dist = _engines(rows, cats, split, gens[: len(rows)], n_shards, n_workers)
     window = Window(T0 + lo, T0 + lo + span)
     a = local.trace_case(case, window, rules)  # type: ignore[arg-type]
     b = dist.trace_case(case, window, rules)  # type: ignore[arg-type]
