@@ -1,0 +1,232 @@
+"""Ingest scaling with processes: `qrtrace serve --processes 1` vs `--processes N`, same run.
+
+    python -m bench.bench_ingest_procs --processes 1 2 --seconds 10
+
+Each setting starts the real node (`qrtrace serve`, officer API and supervisor included) on a
+fresh data dir, then runs the same load as `bench.bench_ingest`: stream clients (columnar
+batches, every ack durable) and, unless `--no-unary`, one-scan SubmitScans at full speed.
+Every stream and every unary channel opens its OWN TCP connection (a local subchannel pool):
+the kernel spreads connections, not calls, over the processes sharing the port (SO_REUSEPORT).
+The 1-process run is the baseline; figures are reported with the load average before and
+after each run, because the machine may be shared. Nothing asserts on the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import grpc
+import numpy as np
+
+from api.protos.checkin.v1 import ingest_pb2 as pb
+from bench.bench_ingest import OPTIONS, STREAM, UNARY, BatchMaker, _scan, cpu_seconds, prepare
+from ingest.client import auth_metadata
+
+ROOT = Path(__file__).resolve().parents[1]
+_PORT = re.compile(r"serving\s+checkin\.v1\s+on\s+[\d.]+:(\d+)")
+LOCAL = [*OPTIONS, ("grpc.use_local_subchannel_pool", 1)]
+
+
+def start_node(data_dir: Path, processes: int) -> tuple[subprocess.Popen[str], int]:
+    """`qrtrace serve --processes N` on port 0; returns (process, ingest port)."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "QRTRACE_LOG_LEVEL": "WARNING",
+        "QRTRACE_INGEST_MAX_MESSAGE_BYTES": str(64 << 20),
+        "QRTRACE_HOT_INDEX_CAPACITY": "8000000",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "api.cli.main", "serve", "--processes", str(processes),
+            "--port", "0", "--api-grpc-port", "0", "--http-port", "0", "--data-dir", str(data_dir),
+        ],
+        cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    seen = ""
+    for line in proc.stderr:
+        seen += " " + line.rstrip("\n")
+        match = _PORT.search(seen)
+        if match:
+            threading.Thread(target=proc.stderr.read, daemon=True).start()
+            return proc, int(match.group(1))
+    raise RuntimeError(f"node did not start (exit {proc.wait()})")
+
+
+async def _stream(port: int, token: str, codes: list[str], kw: dict[str, Any]) -> dict[str, Any]:
+    acked = 0
+    counting = False
+    stop_at = time.perf_counter() + kw["warmup"] + kw["seconds"]
+
+    async def one(s: int) -> None:
+        nonlocal acked
+        maker = BatchMaker(codes, kw["batch"], seed=1000 + 64 * os.getpid() + s)
+        sent: set[int] = set()
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=LOCAL) as channel:
+            call = channel.stream_stream(
+                STREAM, request_serializer=None, response_deserializer=pb.BatchAck.FromString
+            )
+
+            async def requests() -> Any:
+                while time.perf_counter() < stop_at:
+                    k, raw = maker.make()
+                    sent.add(k)
+                    yield raw
+                    while len(sent) > 32 and time.perf_counter() < stop_at:
+                        await asyncio.sleep(0.0005)
+
+            async for ack in call(requests(), metadata=auth_metadata(token)):
+                sent.discard(ack.batch_id)
+                if counting:
+                    acked += ack.accepted
+
+    async def clock() -> None:
+        nonlocal counting
+        await asyncio.sleep(kw["warmup"])
+        counting = True
+
+    task = asyncio.create_task(clock())
+    begin = time.perf_counter()
+    await asyncio.gather(*(one(s) for s in range(kw["streams"])))
+    await task
+    return {"scans_per_s": acked / (time.perf_counter() - begin - kw["warmup"])}
+
+
+async def _unary(port: int, token: str, codes: list[str], kw: dict[str, Any]) -> dict[str, Any]:
+    rng = np.random.default_rng([int(time.time()), os.getpid()])
+    md = auth_metadata(token)
+    done = 0
+    end = time.perf_counter() + kw["seconds"]
+    counter = iter(range(1, 10**12))
+
+    async def worker(channel: grpc.aio.Channel) -> None:
+        nonlocal done
+        call = channel.unary_unary(
+            UNARY, request_serializer=None, response_deserializer=pb.SubmitScansResponse.FromString
+        )
+        while time.perf_counter() < end:
+            reply = await call(_scan(codes, rng, next(counter)), metadata=md)
+            done += reply.accepted + reply.duplicate
+
+    channels = [
+        grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=LOCAL) for _ in range(kw["conns"])
+    ]
+    begin = time.perf_counter()
+    await asyncio.gather(*(worker(channels[i % len(channels)]) for i in range(64)))
+    elapsed = time.perf_counter() - begin
+    for channel in channels:
+        await channel.close()
+    return {"scans_per_s": done / elapsed}
+
+
+def _client(kind: str, args: tuple[Any, ...], out: Any) -> None:
+    run = _stream if kind == "stream" else _unary
+    try:
+        out.put(asyncio.run(run(*args)))
+    except BaseException as exc:
+        out.put({"error": repr(exc)})
+
+
+def run_clients(kind: str, procs: int, *args: Any) -> float:
+    """Scans/s summed over `procs` client processes."""
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    children = [ctx.Process(target=_client, args=(kind, args, out)) for _ in range(procs)]
+    for child in children:
+        child.start()
+    results = [out.get() for _ in children]
+    for child in children:
+        child.join()
+    errors = [r["error"] for r in results if "error" in r]
+    if errors:
+        raise RuntimeError(f"client processes failed: {errors}")
+    return float(sum(r["scans_per_s"] for r in results))
+
+
+def _node_pids(data: Path, supervisor: int) -> list[int]:
+    """The node's pids: the supervisor (or single process) and its ingest processes."""
+    pids = [supervisor]
+    for path in sorted((data / "ingest").glob("p*.json")):
+        pids.append(int(json.loads(path.read_text())["pid"]))
+    return pids
+
+
+def measure(processes: int, args: argparse.Namespace) -> dict[str, Any]:
+    """One node with `processes` ingest processes: stream (and unary) scans/s."""
+    with tempfile.TemporaryDirectory(prefix="qrtrace-procs-") as tmp:
+        data = Path(tmp)
+        token, codes = prepare(data)
+        proc, port = start_node(data, processes)
+        try:
+            row: dict[str, Any] = {"processes": processes, "load_before": os.getloadavg()[0]}
+            kw = {"streams": args.streams, "batch": args.batch}
+            kw |= {"seconds": args.seconds, "warmup": args.warmup}
+            pids = _node_pids(data, proc.pid)
+            cpu0 = {p: cpu_seconds(p) for p in pids}
+            wall0 = time.perf_counter()
+            row["stream_scans_per_s"] = run_clients("stream", args.clients, port, token, codes, kw)
+            wall = time.perf_counter() - wall0
+            cpu = {p: cpu_seconds(p) - cpu0[p] for p in pids}
+            # CPU seconds used per second of the stream run: supervisor, and every process
+            row["cpu_supervisor"] = cpu[proc.pid] / wall if processes > 1 else 0.0
+            row["cpu_node"] = sum(cpu.values()) / wall
+            if args.unary:
+                ukw = {"seconds": args.seconds, "conns": 4}
+                row["unary_scans_per_s"] = run_clients(
+                    "unary", args.clients, port, token, codes, ukw
+                )
+            row["load_after"] = os.getloadavg()[0]
+        finally:
+            proc.terminate()
+            proc.wait(120)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--warmup", type=float, default=3)
+    parser.add_argument("--clients", type=int, default=2, help="client processes")
+    parser.add_argument("--streams", type=int, default=4, help="streams (connections) each")
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--no-unary", dest="unary", action="store_false")
+    parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
+    args = parser.parse_args()
+    rows = [measure(n, args) for n in args.processes]
+    base = rows[0]
+    for row in rows:
+        ratio = row["stream_scans_per_s"] / base["stream_scans_per_s"]
+        line = (
+            f"processes={row['processes']}: stream {row['stream_scans_per_s']:,.0f} scans/s"
+            f" (x{ratio:.2f} vs {base['processes']})"
+        )
+        if "unary_scans_per_s" in row:
+            uratio = row["unary_scans_per_s"] / base["unary_scans_per_s"]
+            line += f", unary {row['unary_scans_per_s']:,.0f} scans/s (x{uratio:.2f})"
+        line += (
+            f"; node CPU {row['cpu_node']:.2f} cores (supervisor {row['cpu_supervisor']:.2f})"
+            f"; load avg {row['load_before']:.2f} -> {row['load_after']:.2f}\n"
+        )
+        sys.stdout.write(line)
+    if args.json is not None:
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
