@@ -34,9 +34,14 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from typing import Any, Final
+
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from api.logs import configure_logging
 from api.merged_node import MergedNode
@@ -223,6 +228,44 @@ class SupervisedNode(OfficerServers):
         self.reserved.close()
 
 
+class _MergeCollector(Collector):
+    """The supervisor's own metrics, read on each scrape (no update loop)."""
+
+    def __init__(self, supervisor: Supervisor, node: MergedNode) -> None:
+        self._supervisor = supervisor
+        self._node = node
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self._node.data.hot.stats()
+        yield CounterMetricFamily(
+            "qrtrace_ingest_merge_duplicates",
+            "Scans stored by more than one ingest process, merged into one.",
+            value=stats.duplicates,
+        )
+        yield CounterMetricFamily(
+            "qrtrace_ingest_merge_conflicts",
+            "Scan ids reused with other content across processes (first copy kept).",
+            value=stats.conflicts,
+        )
+        yield CounterMetricFamily(
+            "qrtrace_ingest_process_restarts",
+            "Ingest processes restarted after dying.",
+            value=self._supervisor.restarts,
+        )
+        yield GaugeMetricFamily(
+            "qrtrace_ingest_merged_tail_scans",
+            "Unsealed unique scans in the merged view.",
+            value=stats.tail_scans,
+        )
+
+
+def supervisor_registry(supervisor: Supervisor, node: MergedNode) -> CollectorRegistry:
+    """Registry of the supervisor's metrics (served on ingest_metrics_port + N)."""
+    registry = CollectorRegistry()
+    registry.register(_MergeCollector(supervisor, node))
+    return registry
+
+
 async def _refresh(node: MergedNode) -> None:
     """Keep the merged view within `REFRESH_S` of every process's log."""
     while True:
@@ -261,6 +304,11 @@ async def start_supervised(
         node.close()
         reserved.close()
         raise
+    if settings.ingest_metrics_port:
+        start_http_server(
+            settings.ingest_metrics_port + settings.ingest_processes,
+            registry=supervisor_registry(supervisor, node),
+        )
     servers = SupervisedNode(
         **vars(officer),
         supervisor=supervisor,
