@@ -145,6 +145,8 @@ class GroupCache:
         self.keep = keep
         self._parts: OrderedDict[tuple[str, frozenset[Fingerprint]], IndexPart] = OrderedDict()
         self._lock = threading.Lock()
+        #: partitions read from files so far (a warm worker reads none per batch)
+        self.reads = 0
 
     def part(
         self, root: str, specs: Sequence[PartitionSpec], load: Loader | None = None
@@ -160,6 +162,7 @@ class GroupCache:
             base_key, base = max(bases, key=lambda kp: len(kp[0][1]), default=(None, None))
         have = base_key[1] if base_key is not None else frozenset()
         new = [load(root, s.entries) for s in specs if _fingerprint(s) not in have]
+        self.reads += len(new)
         part = _merge_all(([base] if base is not None else []) + new)
         with self._lock:
             if base_key is not None:
