@@ -15,8 +15,9 @@ as one JSON object:
 
 - `refused`: statuses of refused calls (RESOURCE_EXHAUSTED expected, quickly);
 - `rss_growth_mib`: the server's peak RSS minus its RSS after warm-up, beside
-  `data_mib`, the part that is the flood's accepted scans themselves (in-memory tail 36 B + scan-id
-  index ~56 B per scan, which any server keeps until sealing), and `overhead_mib`, the rest;
+  `data_mib`, the part that is the flood's accepted scans themselves (scan-id index ~56 B per
+  scan, kept until the day is retired, plus the in-memory tail at 36 B per scan up to
+  `hot_tail_memory_mib`), and `overhead_mib`, the rest;
 - `lost`: acknowledged scans missing from the store after a graceful stop (must be 0), and
   `duplicated`: stored scan ids that occur twice (must be 0);
 - `recovered_s`: from the end of the flood until health is SERVING and a fresh batch is
@@ -44,8 +45,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from api.protos.checkin.v1 import ingest_pb2 as pb
 from bench.bench_ingest import OPTIONS, STREAM, BatchMaker, Child, prepare, run_clients
 from ingest.client import auth_metadata
+from storage.settings import load_settings
 
-DATA_BYTES_PER_SCAN = 36 + 56
+INDEX_BYTES_PER_SCAN = 56
+TAIL_BYTES_PER_SCAN = 36
 
 
 async def _flood(
@@ -248,7 +251,11 @@ def run(
         growth = peak[0] - rss0
         salts = np.array([salt for f in floods for salt in f["salts"]], dtype=np.uint64)
         from_flood = np.isin(stored.astype("V16").view("<u8").reshape(-1, 2)[:, 1], salts)
-        data_mib = int(from_flood.sum()) * DATA_BYTES_PER_SCAN / 2**20
+        flood_scans = int(from_flood.sum())
+        tail_budget = load_settings(None, data_dir=data_dir).hot_tail_memory_mib << 20
+        data_mib = (
+            flood_scans * INDEX_BYTES_PER_SCAN + min(flood_scans * TAIL_BYTES_PER_SCAN, tail_budget)
+        ) / 2**20
         return {
             "seconds": seconds,
             "capacity_scans_per_s": round(capacity),

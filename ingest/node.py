@@ -47,7 +47,13 @@ class IngestNode(Closing):
     ) -> None:
         root = Path(settings.data_dir)
         self.settings = settings
-        self.data = DataDir(root, sync=sync, index_capacity=settings.hot_index_capacity)
+        self.data = DataDir(
+            root,
+            sync=sync,
+            index_capacity=settings.hot_index_capacity,
+            tail_memory_bytes=settings.hot_tail_memory_mib << 20,
+            index_memory_bytes=settings.hot_index_memory_mib << 20,
+        )
         self.venues = VenueRegistry(root / "venues")
         self.people = PersonDirectory(root / "people")
         self.keyring = KeyRing.load_or_create(venue_keys_path(root))

@@ -43,6 +43,8 @@ class DataDir(Closing):
         queue_size: int = 1024,
         sync: bool = True,
         index_capacity: int = 0,
+        tail_memory_bytes: int = 64 << 20,
+        index_memory_bytes: int = 0,
     ) -> None:
         self.root = Path(root)
         self.segment_dir = self.root / "segments"
@@ -59,6 +61,9 @@ class DataDir(Closing):
             queue_size=queue_size,
             sync=sync,
             index_capacity=index_capacity,
+            tail_memory_bytes=tail_memory_bytes,
+            index_memory_bytes=index_memory_bytes,
+            spill_dir=self.root / "index-runs",
         )
         self.sealer = Sealer(
             self.hot, self.manifest, self.segment_dir, dwell_s=dwell_s, compression=compression

@@ -117,7 +117,7 @@ def _zeroed_slots(cap: int) -> U64:
     return np.frombuffer(region, dtype=np.uint64)
 
 
-def _split(scans: ScanArray) -> U64:
+def split_rows(scans: ScanArray) -> U64:
     """(n, 5) rows of a scan array (key words, content words), copied out of the records."""
     raw = np.ascontiguousarray(scans).view(np.uint8).reshape(-1, RECORD_SIZE)
     rows = np.zeros((len(raw), _ROW), dtype=np.uint64)
@@ -154,6 +154,13 @@ class ScanIdIndex:
         """Bytes of the slots plus the rows in use (for metrics)."""
         return int(self._slots.nbytes + self._count * _ROW * 8)
 
+    def rows(self) -> U64:
+        """The (n, 5) rows in use (key words, content words), in insertion order (a view)."""
+        return self._rows[: self._count]
+
+    def close(self) -> None:
+        """Nothing to release (the spilling index deletes its files here)."""
+
     def _grow(self, need: int) -> None:
         if need > len(self._rows):
             rows = np.empty((max(need, 2 * len(self._rows)), _ROW), dtype=np.uint64)
@@ -176,5 +183,7 @@ class ScanIdIndex:
         if len(scans) == 0:
             return verdicts
         self._grow(self._count + len(scans))
-        self._count = int(_insert(self._slots, self._rows, self._count, _split(scans), verdicts))
+        self._count = int(
+            _insert(self._slots, self._rows, self._count, split_rows(scans), verdicts)
+        )
         return verdicts

@@ -52,6 +52,7 @@ from rocksdict import (
 )
 
 from storage.dedupe import ScanIdIndex, Verdict
+from storage.dedupe_spill import ACTIVE_BYTES_PER_SCAN, SpillingScanIdIndex, clear_spill_dir
 from storage.errors import (
     CorruptBatchError,
     StoreClosedError,
@@ -108,10 +109,16 @@ class _Written:
 
 @dataclass
 class _Chunk:
-    """Accepted scans of one (day, shard) value in the tail, with the value's sequence."""
+    """One (day, shard) value of the tail: its key parts, size and, while resident, scans.
 
+    `scans` is None once the tail's memory budget pushed it out: the log has it.
+    """
+
+    day: int
+    shard: int
     seq: int
-    scans: ScanArray
+    n: int
+    scans: ScanArray | None
 
 
 @dataclass(frozen=True)
@@ -148,6 +155,9 @@ class HotStore(Closing):
         max_group_scans: int = 262_144,
         sync: bool = True,
         index_capacity: int = 0,
+        tail_memory_bytes: int = 64 << 20,
+        index_memory_bytes: int = 0,
+        spill_dir: Path | None = None,
     ) -> None:
         """Open (or create) the log at `path` and rebuild the index and tail from it.
 
@@ -155,6 +165,11 @@ class HotStore(Closing):
         the manifest): those batches stay out of the tail. `sync=False` is for benchmarks only.
         `index_capacity` pre-sizes the exactly-once index so the writer does not pause to
         rehash it while a busy day fills it (it still grows past that).
+        `tail_memory_bytes` bounds the unsealed scans kept in memory for readers; older tail
+        values are read back from the log when asked for (`tail_scans`).
+        With `spill_dir` and `index_memory_bytes` > 0 the exactly-once index keeps about that
+        much in memory and the rest in run files there (`storage.dedupe_spill`), deleted and
+        rebuilt from the log at open.
         """
         if not 1 <= n_shards <= 0xFFFF:
             raise ValueError(f"n_shards must be in [1, 65535], got {n_shards}")
@@ -173,7 +188,15 @@ class HotStore(Closing):
         self._sealed: dict[int, int] = dict(sealed or {})
         self._tail: dict[int, list[_Chunk]] = {}
         self._tail_version: dict[int, int] = {}
-        self._index = ScanIdIndex(max(index_capacity, 1))
+        #: tail chunks holding their scans, oldest first, and their bytes (bounded)
+        self._resident: deque[_Chunk] = deque()
+        self._resident_bytes = 0
+        self._tail_budget = tail_memory_bytes
+        self._spill_dir = spill_dir
+        self._index_memory = index_memory_bytes
+        if spill_dir is not None:
+            clear_spill_dir(spill_dir)
+        self._index = self._new_index(max(index_capacity, 1))
         #: held by the writer for a whole commit (index, write, bookkeeping) and by
         #: `drop_days_before` to swap in a rebuilt index: the index has one owner at a time
         self._commit_lock = threading.Lock()
@@ -204,6 +227,12 @@ class HotStore(Closing):
 
     # ---------------------------------------------------------------- open
 
+    def _new_index(self, capacity: int) -> ScanIdIndex | SpillingScanIdIndex:
+        if self._spill_dir is None or self._index_memory <= 0:
+            return ScanIdIndex(capacity)
+        limit = max(1, self._index_memory // ACTIVE_BYTES_PER_SCAN)
+        return SpillingScanIdIndex(self._spill_dir, active_limit=limit, capacity=capacity)
+
     def _check_layout(self) -> None:
         stored = self._db.get(_LAYOUT_KEY)
         if stored is None:
@@ -231,7 +260,7 @@ class HotStore(Closing):
 
     def _rebuild(self) -> None:
         for key, value in self._iter_batches():
-            day, _shard, seq = parse_batch_key(key)
+            day, shard, seq = parse_batch_key(key)
             scans = unpack(value, where=f"hot store {self.path} key {key.hex()}")
             verdicts = self._index.add(scans)
             if verdicts.any():
@@ -242,7 +271,7 @@ class HotStore(Closing):
             self.totals.add(scans)
             self._next_seq = max(self._next_seq, seq + 1)
             if seq > self._sealed.get(day, -1):
-                self._tail.setdefault(day, []).append(_Chunk(seq, scans))
+                self._keep(_Chunk(day, shard, seq, len(scans), scans))
         for day in self._tail:
             self._tail_version[day] = 1
 
@@ -395,7 +424,7 @@ class HotStore(Closing):
                 self._next_seq += 1
                 part = scans[lo:hi]
                 batch.put(batch_key(day, shard, seq), pack(part))
-                chunks.append((day, _Chunk(seq, part)))
+                chunks.append((day, _Chunk(day, shard, seq, hi - lo, part)))
             self._db.write(batch, self._write_opts)
             if self._catchup is not None:
                 self._catchup.append(scans)
@@ -407,12 +436,44 @@ class HotStore(Closing):
         with self._lock:
             for day, chunk in written.chunks:
                 if chunk.seq > self._sealed.get(day, -1):
-                    self._tail.setdefault(day, []).append(chunk)
+                    self._keep(chunk)
                     self._tail_version[day] = self._tail_version.get(day, 0) + 1
             self._commits += 1
             self._requests += len(written.group)
             self._scans_written += len(written.scans)
             self._group_scans.append(len(written.scans))
+
+    def _keep(self, chunk: _Chunk) -> None:
+        """Add a chunk to the tail (lock held), pushing the oldest out past the budget.
+
+        Why a budget: under a flood the tail grew by every accepted scan until the next seal
+        (36 B each, 1 GiB in 30 s at capacity); readers now find older values in the log.
+        """
+        self._tail.setdefault(chunk.day, []).append(chunk)
+        if chunk.scans is None:
+            return
+        self._resident.append(chunk)
+        self._resident_bytes += chunk.scans.nbytes
+        while self._resident and (
+            self._resident_bytes > self._tail_budget or self._resident[0].scans is None
+        ):  # (chunks sealed or dropped since are already out: just forget them)
+            self._evict(self._resident.popleft())
+
+    def _evict(self, chunk: _Chunk) -> None:
+        if chunk.scans is not None:
+            self._resident_bytes -= chunk.scans.nbytes
+            chunk.scans = None
+
+    def _load(self, chunk: _Chunk) -> ScanArray:
+        """A chunk's scans: resident, or read back (and checked) from the log."""
+        scans = chunk.scans
+        if scans is not None:
+            return scans
+        key = batch_key(chunk.day, chunk.shard, chunk.seq)
+        value = self._db.get(key)
+        if not isinstance(value, bytes):
+            raise CorruptBatchError(f"hot store {self.path}: tail value {key.hex()} is missing")
+        return unpack(value, where=f"hot store {self.path} key {key.hex()}")
 
     # ---------------------------------------------------------------- reading
 
@@ -434,7 +495,7 @@ class HotStore(Closing):
         if not chunks:
             return empty_scans(), -1, version
         return (
-            np.concatenate([c.scans for c in chunks]),
+            np.concatenate([self._load(c) for c in chunks]),
             max(c.seq for c in chunks),
             version,
         )
@@ -450,6 +511,9 @@ class HotStore(Closing):
             self._sealed[day] = max(seq_hi, self._sealed.get(day, -1))
             chunks = self._tail.get(day, [])
             self._tail[day] = [c for c in chunks if c.seq > self._sealed[day]]
+            for chunk in chunks:
+                if chunk.seq <= self._sealed[day]:
+                    self._evict(chunk)
             self._tail_version[day] = self._tail_version.get(day, 0) + 1
 
     def drop_days_before(self, day: int, *, include_unsealed: bool = False) -> DroppedDays:
@@ -488,20 +552,22 @@ class HotStore(Closing):
             compact = CompactOptions()
             compact.set_bottommost_level_compaction(BottommostLevelCompaction.force())
             self._db.compact_range(lo, hi, compact)
-            index = ScanIdIndex(len(self._index))
+            index = self._new_index(len(self._index))
             for _key, value in self._iter_batches(from_key=hi):
                 index.add(unpack(value))
             with self._commit_lock:
                 for scans in self._catchup:
                     index.add(scans)
-                self._index = index
+                self._index, old = index, self._index
+            old.close()
         finally:
             with self._commit_lock:
                 self._catchup = None
         self.totals.drop_days_before(day)
         with self._lock:
             for d in [d for d in self._tail if d < day]:
-                del self._tail[d]
+                for chunk in self._tail.pop(d):
+                    self._evict(chunk)
                 self._tail_version[d] = self._tail_version.get(d, 0) + 1
             for d in [d for d in self._sealed if d < day]:
                 del self._sealed[d]
@@ -518,7 +584,7 @@ class HotStore(Closing):
                 commits=self._commits,
                 requests=self._requests,
                 scans_written=self._scans_written,
-                tail_scans=sum(len(c.scans) for cs in self._tail.values() for c in cs),
+                tail_scans=sum(c.n for cs in self._tail.values() for c in cs),
                 index_entries=len(self._index),
                 group_scans=np.array(self._group_scans, dtype=np.int64),
             )
@@ -536,4 +602,5 @@ class HotStore(Closing):
         self._syncer.join()
         if self._wal is not None:
             self._wal.close()
+        self._index.close()
         self._db.close()

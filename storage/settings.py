@@ -161,6 +161,18 @@ class Settings(BaseSettings):
         ge=0,
         description="Scans the exactly-once index is pre-sized for (0: from the log at open).",
     )
+    hot_tail_memory_mib: int = Field(
+        default=64,
+        ge=0,
+        description="Unsealed scans kept in memory for readers (MiB); older ones are read "
+        "back from the hot log.",
+    )
+    hot_index_memory_mib: int = Field(
+        default=64,
+        ge=0,
+        description="Memory of the exactly-once index's newest part (MiB); older scan ids "
+        "spill to run files under <data_dir>/index-runs (0: all in memory).",
+    )
     api_host: str = Field(
         default="127.0.0.1",
         description="Address the officer API (gRPC and HTTP) binds; plaintext only on loopback.",

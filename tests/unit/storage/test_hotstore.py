@@ -196,3 +196,23 @@ def test_drop_days_before_keeps_scans_acked_during_the_index_rebuild(tmp_path: P
         for batch in acked:
             assert (hot.submit(batch).result() == Verdict.DUPLICATE).all()
         assert hot.stats().index_entries == 100_000 + 200 * len(acked)
+
+
+def test_tail_past_its_memory_budget_is_read_back_from_the_log(tmp_path: Path) -> None:
+    """Only the newest values stay in memory; readers get every scan, in log order."""
+    batches = [random_scans(1_000, seed=s) for s in range(6)]
+    with HotStore(tmp_path / "hot", n_shards=2, tail_memory_bytes=60_000) as hot:
+        for b in batches:
+            hot.submit(b).result()
+        assert hot._resident_bytes <= 60_000
+        tail, _, _ = hot.tail_scans(DAY)
+        assert hot.stats().tail_scans == 6_000
+        expected = np.sort(np.concatenate(batches)["scan_id"].view("S16"))
+        assert np.array_equal(np.sort(tail["scan_id"].view("S16")), expected)
+        hot.mark_sealed(DAY, 5)  # the first values sealed: out of the tail, resident or not
+        rest, _, _ = hot.tail_scans(DAY)
+        assert len(rest) == hot.stats().tail_scans < 6_000
+    with HotStore(tmp_path / "hot", n_shards=2, tail_memory_bytes=0, sealed={DAY: 5}) as hot:
+        again, _, _ = hot.tail_scans(DAY)  # rebuilt at open with nothing resident
+        assert hot._resident_bytes == 0
+        assert np.array_equal(np.sort(again.view("S36")), np.sort(rest.view("S36")))
