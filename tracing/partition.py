@@ -227,14 +227,40 @@ def trace_partition(
 def merge_partials(tables: Sequence[pa.Table], n_cases: int) -> _Pieces:
     """All partitions' pieces in the engine's order (grouped by case), with their flags."""
     cols = _columns(tables, _piece_schema())
-    order = np.lexsort(tuple(cols[k] for k in reversed(_PIECE_KEYS)))
-    c = {k: v[order] for k, v in cols.items()}
+    order = _piece_order(cols)
+    c = {k: cols[k][order] for k in _PIECE_COLUMNS}
     piece_off = np.zeros(n_cases + 1, np.int64)
     np.cumsum(np.bincount(c["case"], minlength=n_cases), out=piece_off[1:])
     return _Pieces(
         piece_off, c["kind"], c["row"], c["win"], c["s"], c["e"], c["day"], c["units"],
         c["first"], c["person"], c["flags"],
     )  # fmt: skip
+
+
+_PIECE_COLUMNS: Final = (
+    "case", "kind", "row", "win", "s", "e", "day", "units", "first", "person", "flags",
+)  # fmt: skip
+
+
+def _piece_order(cols: dict[str, npt.NDArray[Any]]) -> npt.NDArray[np.intp]:
+    """The permutation into the engine's order (`_PIECE_KEYS`).
+
+    Fast path: when every (case, kind, window) run comes from one part - a worker's group
+    holds whole shards, so a window's venue is in one part - each part's pieces are already
+    in row order, and a stable sort by that one combined key (over sorted runs: timsort
+    merges them) is the full order. Otherwise (a window's rows in several day partitions)
+    the full lexicographic sort.
+    """
+    win = cols["win"]
+    if not len(win):
+        return np.zeros(0, np.intp)
+    n_win = int(win.max()) + 1
+    key = (cols["case"] * 2 + cols["kind"]) * n_win + win
+    order = np.argsort(key, kind="stable")
+    k, part = key[order], cols["part"][order]
+    if not ((k[1:] == k[:-1]) & (part[1:] != part[:-1])).any():
+        return order
+    return np.lexsort(tuple(cols[name] for name in reversed(_PIECE_KEYS)))
 
 
 def _columns(tables: Sequence[pa.Table], schema: pa.Schema) -> dict[str, npt.NDArray[Any]]:
