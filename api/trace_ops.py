@@ -22,6 +22,7 @@ from api.policy import require_ward, ward_scope
 from api.scope import rows_in_scope, subset
 from storage.domain import CATEGORY_BY_CODE
 from storage.errors import InvalidInputError
+from tracing import batch
 from tracing.engine import TraceEngine, Window, case_window
 from tracing.f2 import f2_candidates
 from tracing.graph import Case, clusters
@@ -185,10 +186,22 @@ def _reason(result: TraceResult, row: int, label: str) -> str:
     )
 
 
-def record_case(ctx: ApiContext, engine: TraceEngine, case: CaseRow) -> tuple[int, int]:
-    """Trace a registered case with the default rules and record every contact; (n, high)."""
+def record_cases(
+    ctx: ApiContext, engine: TraceEngine, cases: list[CaseRow]
+) -> list[tuple[int, int]]:
+    """Trace registered cases with the default rules and record every contact; per case
+    (contacts, high tier). One batch pass (`tracing.batch.trace_cases`: each result equals
+    `trace_case`'s; on a Dask cluster two rounds for the batch instead of two per case)."""
+    if not cases:
+        return []
     rules = get_rule_set(DEFAULT_RULE_SET)
-    result = engine.trace_case(case.person, window_of_case(rules, case), rules)
+    persons = np.array([c.person for c in cases], dtype=np.uint64)
+    results = batch.trace_cases(engine, persons, [window_of_case(rules, c) for c in cases], rules)
+    return [record_result(ctx, c, r) for c, r in zip(cases, results, strict=True)]
+
+
+def record_result(ctx: ApiContext, case: CaseRow, result: TraceResult) -> tuple[int, int]:
+    """Record a case's traced contacts on the worklists; (contacts, high tier)."""
     t = result.table
     homes = ctx.people.home_wards(t.person).tolist()
     tiers = result.tiers()
@@ -210,9 +223,7 @@ def record_case(ctx: ApiContext, engine: TraceEngine, case: CaseRow) -> tuple[in
 def run_queued(ctx: ApiContext, limit: int = 1000) -> int:
     """Trace every queued case (the background worker and TraceCases with no ids)."""
     queued = ctx.cases.queued(limit)
-    engine = ctx.engine()
-    for case in queued:
-        record_case(ctx, engine, case)
+    record_cases(ctx, ctx.engine(), queued)
     return len(queued)
 
 
@@ -230,11 +241,9 @@ def trace_cases(
     def run() -> tuple[dict[str, Any], int, str | None]:
         began = time.perf_counter()
         cases = [case_of(ctx, c) for c in q.case_ids] if q.case_ids else ctx.cases.queued()
-        engine = ctx.engine()
         out: list[dict[str, Any]] = []
         total = 0
-        for case in cases:
-            n, high = record_case(ctx, engine, case)
+        for case, (n, high) in zip(cases, record_cases(ctx, ctx.engine(), cases), strict=True):
             total += n
             out.append({"case_id": case.label, "contacts": n, "high_tier": high})
         doc = {

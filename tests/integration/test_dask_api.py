@@ -1,5 +1,5 @@
 """`qrtrace serve --dask`: the officer API traces on a Dask cluster and answers what it
-answers locally (TraceCase with F2, Clusters), on a real node over loopback."""
+answers locally (TraceCase with F2, Clusters, TraceCases), on a real node over loopback."""
 
 from __future__ import annotations
 
@@ -35,6 +35,12 @@ def _requests(node: NodeThread, token: str, *, register: bool) -> list[dict[str,
         r = c.post("/v1/clusters", json={}, headers=headers)
         assert r.status_code == 200, r.text
         out.append(r.json())
+        labels = [comp["cases"][0] for comp in out[-1]["components"]]
+        assert labels
+        r = c.post("/v1/trace/cases", json={"case_ids": labels}, headers=headers)  # batch
+        assert r.status_code == 200, r.text
+        out.append(r.json())
+        out[-1].pop("elapsed_ms")
     for doc in out:
         doc.pop("request_id", None)
     return out
