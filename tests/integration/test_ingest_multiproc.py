@@ -60,6 +60,7 @@ def _eventually(check: Any, timeout: float = 15.0) -> Any:
         time.sleep(0.1)
 
 
+@pytest.mark.slow
 def test_officer_api_sees_every_process_and_processes_follow_new_venues(tmp_path: Path) -> None:
     prepared = prepare_data_dir(tmp_path)
     admin = add_user(users_path(tmp_path), "admin", Role.ADMIN)
