@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from api.cli.serve import refuse_leftover_stores
 from api.merged_node import MergedNode
 from api.supervisor import Supervisor, reserve_port, supervisor_registry
+from ingest.errors import IngestConfigError
 from storage.hotstore import HotStore
 from storage.multihot import hot_dir
 from storage.records import make_scans
@@ -39,3 +42,11 @@ def test_metrics_count_cross_process_duplicates_and_restarts(tmp_path: Path) -> 
         assert registry.get_sample_value("qrtrace_ingest_merge_conflicts_total") == 0
         assert registry.get_sample_value("qrtrace_ingest_process_restarts_total") == 3
         assert registry.get_sample_value("qrtrace_ingest_merged_tail_scans") == 2
+
+
+def test_one_process_refuses_stores_a_multi_process_run_left(tmp_path: Path) -> None:
+    settings = load_settings(None, data_dir=tmp_path)
+    refuse_leftover_stores(settings)  # nothing left: fine
+    (tmp_path / "hot-p1").mkdir()
+    with pytest.raises(IngestConfigError, match="ingest processes \\[1\\]"):
+        refuse_leftover_stores(settings)
