@@ -86,6 +86,7 @@ class _Child:
     process: int
     proc: BaseProcess
     people: Any
+    drain: threading.Thread
     started: float
 
 
@@ -115,10 +116,11 @@ class Supervisor:
             daemon=False,
         )
         proc.start()
-        self._children[process] = _Child(process, proc, people, time.monotonic())
-        threading.Thread(
+        drain = threading.Thread(
             target=self._drain_people, args=(proc, people), name=f"people-{process}", daemon=True
-        ).start()
+        )
+        drain.start()
+        self._children[process] = _Child(process, proc, people, drain, time.monotonic())
 
     def _drain_people(self, proc: BaseProcess, people: Any) -> None:
         """Hand one process incarnation's new people to the directory feed until it is gone."""
@@ -129,7 +131,8 @@ class Supervisor:
                 if not proc.is_alive():
                     return
                 continue
-            except (EOFError, OSError):
+            except Exception:  # a writer killed mid-message leaves the queue unusable
+                log.warning("people queue of a dead ingest process closed", exc_info=True)
                 return
             self.node.feed.add(ids, references)
 
@@ -195,6 +198,8 @@ class Supervisor:
                 )
                 child.proc.kill()
                 await asyncio.to_thread(child.proc.join)
+        for child in self._children.values():  # the people they sent, before the feed closes
+            await asyncio.to_thread(child.drain.join, 10.0)
 
 
 def _published(settings: Settings, process: int, proc: BaseProcess) -> bool:

@@ -23,7 +23,9 @@ from api.auth import Role, add_user, users_path
 from api.protos.checkin.v1 import ingest_pb2_grpc as pb_grpc
 from ingest.client import auth_metadata, encode_batch
 from ingest.validation import Verdict
+from storage.directory import PersonDirectory
 from storage.domain import LOCAL_TZ
+from storage.multidata import MultiDataDir
 
 from .ingest_crash import Ledger, kill9
 from .ingest_support import env_int, prepare_data_dir, random_ids
@@ -103,6 +105,13 @@ def test_officer_api_sees_every_process_and_processes_follow_new_venues(tmp_path
     finally:
         if node.proc.poll() is None:
             node.proc.kill()
+    # first-seen people reached the supervisor's directory, whichever process stored them
+    with MultiDataDir(tmp_path, 2) as data:
+        persons = np.unique(
+            np.concatenate([data.hot.tail_scans(d)[0]["person"] for d in data.hot.tail_days()])
+        )
+    with PersonDirectory(tmp_path / "people") as people:
+        assert people.contains(persons).all()
 
 
 def _round_one(prepared: Any, ledger: Ledger, port: int) -> None:
