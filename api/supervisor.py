@@ -48,6 +48,7 @@ from api.merged_node import MergedNode
 from api.server import OfficerServers, start_officer
 from ingest.errors import IngestConfigError
 from ingest.process import ready_file, serve_process, state_dir
+from ingest.server import server_credentials
 from storage.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -285,6 +286,7 @@ async def start_supervised(
     settings: Settings, *, maintenance: bool = True, worker: bool = True
 ) -> SupervisedNode:
     """Reserve the port, open the supervisor's stores, start the processes and the API."""
+    server_credentials(settings)  # a TLS/plaintext mistake: one clear error, not N crashes
     reserved = reserve_port(settings.ingest_host, settings.ingest_port)
     settings = settings.model_copy(update={"ingest_port": reserved.getsockname()[1]})
     state_dir(settings.data_dir).mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 
 from api.cli.serve import refuse_leftover_stores
 from api.merged_node import MergedNode
-from api.supervisor import Supervisor, reserve_port, supervisor_registry
+from api.supervisor import Supervisor, reserve_port, start_supervised, supervisor_registry
 from ingest.errors import IngestConfigError
 from storage.hotstore import HotStore
 from storage.multihot import hot_dir
@@ -50,3 +51,10 @@ def test_one_process_refuses_stores_a_multi_process_run_left(tmp_path: Path) -> 
     (tmp_path / "hot-p1").mkdir()
     with pytest.raises(IngestConfigError, match="ingest processes \\[1\\]"):
         refuse_leftover_stores(settings)
+
+
+def test_plaintext_off_loopback_is_refused_before_any_process_starts(tmp_path: Path) -> None:
+    settings = load_settings(None, data_dir=tmp_path, ingest_processes=2, ingest_host="0.0.0.0")
+    with pytest.raises(IngestConfigError, match="no TLS is configured"):
+        asyncio.run(start_supervised(settings))
+    assert not (tmp_path / "hot-p1").exists()
