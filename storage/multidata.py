@@ -61,7 +61,8 @@ class MultiDataDir(Closing):
         self.segment_dir.mkdir(parents=True, exist_ok=True)
         self.manifest = Manifest(self.root / "manifest.json", n_shards)
         self.orphans_removed = remove_orphans(self.segment_dir, self.manifest)
-        stores = ensure_hot_stores(self.root, processes, n_shards)
+        self.processes = processes
+        self.stores = stores = ensure_hot_stores(self.root, processes, n_shards)
         self.hot = MergedHot(
             stores,
             self.root / "ingest" / "secondary",
@@ -106,8 +107,12 @@ class MultiDataDir(Closing):
         return self.seal_due(max((day_bounds(d)[1] for d in self.hot.tail_days()), default=0), 0)
 
     def purge_before(self, day: int, directory: PersonDirectory | None = None) -> PurgeReport:
-        """Retention for segments, manifest, directory and the view (processes purge logs)."""
-        return purge_before(
+        """Retention for segments, manifest, directory and the view.
+
+        Each running process purges its own log; a store left by an earlier, larger N has no
+        process, so it is purged here (nobody else holds it open as a primary).
+        """
+        report = purge_before(
             day,
             hot=self.hot,
             manifest=self.manifest,
@@ -115,6 +120,11 @@ class MultiDataDir(Closing):
             directory=directory,
             forget_segment=self.reader.forget,
         )
+        for process, path in self.stores.items():
+            if process >= self.processes:
+                with HotStore(path, n_shards=self.hot.n_shards) as orphan:
+                    orphan.drop_days_before(day, include_unsealed=True)
+        return report
 
     def close(self) -> None:
         """Close the secondary instances."""

@@ -135,3 +135,15 @@ def test_retention_drops_merged_days_and_rebuilds_the_index(tmp_path: Path) -> N
             data.hot.refresh()
             assert len(data.hot.tail_scans(DAY)[0]) == 120
             assert data.totals.day(DAY).scans == 120
+
+
+def test_a_store_no_process_owns_any_more_is_merged_and_purged(tmp_path: Path) -> None:
+    old, new = random_scans(50, seed=8, day=DAY - 30), random_scans(40, seed=9)
+    with HotStore(hot_dir(tmp_path, 2), n_shards=4) as p2:  # from an earlier run with N = 3
+        p2.submit(np.concatenate([old, new])).result()
+    with MultiDataDir(tmp_path, 2, n_shards=4) as data:
+        assert sorted(data.stores) == [0, 1, 2]
+        assert data.totals.day(DAY).scans == 40
+        data.purge_before(DAY - 1)
+    with HotStore(hot_dir(tmp_path, 2), n_shards=4) as p2:
+        assert p2.tail_days() == [DAY]
