@@ -15,9 +15,10 @@ as one JSON object:
 
 - `refused`: statuses of refused calls (RESOURCE_EXHAUSTED expected, quickly);
 - `rss_growth_mib`: the server's peak RSS minus its RSS after warm-up, beside
-  `data_mib`, the part that is the flood's accepted scans themselves (scan-id index ~56 B per
-  scan, kept until the day is retired, plus the in-memory tail at 36 B per scan up to
-  `hot_tail_memory_mib`), and `overhead_mib`, the rest;
+  `data_mib`, the part that is the flood's accepted scans themselves (the scan-id index's
+  in-memory part, ~56 B per scan up to `hot_index_memory_mib`, plus its filter, ~2-4 B per
+  scan; the in-memory tail, 36 B per scan up to `hot_tail_memory_mib`), and `overhead_mib`,
+  the rest;
 - `lost`: acknowledged scans missing from the store after a graceful stop (must be 0), and
   `duplicated`: stored scan ids that occur twice (must be 0);
 - `recovered_s`: from the end of the flood until health is SERVING and a fresh batch is
@@ -48,6 +49,7 @@ from ingest.client import auth_metadata
 from storage.settings import load_settings
 
 INDEX_BYTES_PER_SCAN = 56
+FILTER_BYTES_PER_SCAN = 4
 TAIL_BYTES_PER_SCAN = 36
 
 
@@ -252,10 +254,14 @@ def run(
         salts = np.array([salt for f in floods for salt in f["salts"]], dtype=np.uint64)
         from_flood = np.isin(stored.astype("V16").view("<u8").reshape(-1, 2)[:, 1], salts)
         flood_scans = int(from_flood.sum())
-        tail_budget = load_settings(None, data_dir=data_dir).hot_tail_memory_mib << 20
+        settings = load_settings(None, data_dir=data_dir)
+        spills = settings.hot_index_memory_mib > 0
+        index_mib = flood_scans * INDEX_BYTES_PER_SCAN / 2**20
         data_mib = (
-            flood_scans * INDEX_BYTES_PER_SCAN + min(flood_scans * TAIL_BYTES_PER_SCAN, tail_budget)
-        ) / 2**20
+            (min(index_mib, settings.hot_index_memory_mib) if spills else index_mib)
+            + (flood_scans * FILTER_BYTES_PER_SCAN / 2**20 if spills else 0)
+            + min(flood_scans * TAIL_BYTES_PER_SCAN / 2**20, settings.hot_tail_memory_mib)
+        )
         return {
             "seconds": seconds,
             "capacity_scans_per_s": round(capacity),

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ingest.auth import DeviceTokens
+from ingest.memory import bound_malloc_retention
 from ingest.pipeline import Ingestor
 from ingest.pseudocache import DirectoryFeed, PseudonymCache
 from ingest.qrcode import KeyRing, QrVerifier
@@ -47,6 +48,7 @@ class IngestNode(Closing):
     ) -> None:
         root = Path(settings.data_dir)
         self.settings = settings
+        bound_malloc_retention()  # a server process: freed arrays go back to the OS
         self.data = DataDir(
             root,
             sync=sync,

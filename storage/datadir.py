@@ -43,7 +43,7 @@ class DataDir(Closing):
         queue_size: int = 1024,
         sync: bool = True,
         index_capacity: int = 0,
-        tail_memory_bytes: int = 64 << 20,
+        tail_memory_bytes: int = 32 << 20,
         index_memory_bytes: int = 0,
     ) -> None:
         self.root = Path(root)

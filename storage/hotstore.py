@@ -155,7 +155,7 @@ class HotStore(Closing):
         max_group_scans: int = 262_144,
         sync: bool = True,
         index_capacity: int = 0,
-        tail_memory_bytes: int = 64 << 20,
+        tail_memory_bytes: int = 32 << 20,
         index_memory_bytes: int = 0,
         spill_dir: Path | None = None,
     ) -> None:
@@ -178,6 +178,9 @@ class HotStore(Closing):
         self._max_group_scans = max_group_scans
         options = Options(raw_mode=True)
         options.create_if_missing(True)
+        # 16 MiB memtables (default 64): the log is written once and read back rarely, so
+        # a small write buffer costs little and bounds what a flood can park in memory
+        options.set_write_buffer_size(16 << 20)
         self._db = Rdict(str(self.path), options)
         self._write_opts = WriteOptions()
         # `WriteOptions(sync=True)` is a TypeError in rocksdict: sync is an attribute. The log

@@ -132,7 +132,7 @@ class Settings(BaseSettings):
         default=8, ge=1, le=1024, description="Batches of one stream in flight before its ack."
     )
     ingest_max_inflight_scans: int = Field(
-        default=1_000_000,
+        default=262_144,
         ge=1,
         description="Scans admitted but not yet durable, all calls together (bounds memory).",
     )
@@ -162,13 +162,13 @@ class Settings(BaseSettings):
         description="Scans the exactly-once index is pre-sized for (0: from the log at open).",
     )
     hot_tail_memory_mib: int = Field(
-        default=64,
+        default=32,
         ge=0,
         description="Unsealed scans kept in memory for readers (MiB); older ones are read "
         "back from the hot log.",
     )
     hot_index_memory_mib: int = Field(
-        default=64,
+        default=48,
         ge=0,
         description="Memory of the exactly-once index's newest part (MiB); older scan ids "
         "spill to run files under <data_dir>/index-runs (0: all in memory).",

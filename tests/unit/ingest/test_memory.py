@@ -1,0 +1,28 @@
+"""bound_malloc_retention: applies on glibc, large freed arrays leave the process."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ingest.memory import bound_malloc_retention
+
+
+def _rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc mallopt")
+def test_large_arrays_are_returned_when_freed() -> None:
+    assert bound_malloc_retention()
+    before = _rss_kib()
+    arrays = [np.ones(2_000_000 // 8 * 3, np.uint64) for _ in range(40)]  # 40 x ~6 MiB
+    assert _rss_kib() - before > 150_000
+    del arrays
+    assert _rss_kib() - before < 50_000
