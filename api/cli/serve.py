@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import signal
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from api.cli.common import DataDirOption, err_console, reports_errors, settings_
 from api.server import NodeServers, start_node
 from api.supervisor import SupervisedNode, start_supervised
 from ingest.errors import IngestConfigError
+from storage.hotstore import HotStore
 from storage.multihot import process_dirs
 from storage.settings import Settings
 
@@ -50,8 +52,20 @@ async def run_server(settings: Settings) -> None:
 
 
 def refuse_leftover_stores(settings: Settings) -> None:
-    """One process serves `hot/` only: stores of a multi-process run would go unread."""
-    extra = sorted(k for k in process_dirs(settings.data_dir, 1) if k > 0)
+    """One process serves `hot/` only: stores of a multi-process run would go unread.
+
+    A store retention has emptied is removed instead (nothing in it to read).
+    """
+    extra = []
+    for k, path in process_dirs(settings.data_dir, 1).items():
+        if k == 0:
+            continue
+        with HotStore(path) as hot:
+            empty = hot.stats().index_entries == 0
+        if empty:
+            shutil.rmtree(path)
+        else:
+            extra.append(k)
     if extra:
         raise IngestConfigError(
             f"{settings.data_dir} holds hot stores of ingest processes {extra} from a"

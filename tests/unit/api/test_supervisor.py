@@ -48,7 +48,11 @@ def test_metrics_count_cross_process_duplicates_and_restarts(tmp_path: Path) -> 
 def test_one_process_refuses_stores_a_multi_process_run_left(tmp_path: Path) -> None:
     settings = load_settings(None, data_dir=tmp_path)
     refuse_leftover_stores(settings)  # nothing left: fine
-    (tmp_path / "hot-p1").mkdir()
+    HotStore(hot_dir(tmp_path, 2)).close()
+    refuse_leftover_stores(settings)  # an empty store (retention emptied it) is removed
+    assert not hot_dir(tmp_path, 2).exists()
+    with HotStore(hot_dir(tmp_path, 1)) as hot:
+        hot.submit(make_scans(np.ones((1, 16), np.uint8), 7, 1, 1_700_000_000)).result()
     with pytest.raises(IngestConfigError, match="ingest processes \\[1\\]"):
         refuse_leftover_stores(settings)
 
