@@ -38,6 +38,7 @@ import numpy.typing as npt
 from prometheus_client import Gauge, start_http_server
 
 from ingest.auth import DeviceTokens
+from ingest.memory import bound_malloc_retention
 from ingest.node import tokens_path, venue_keys_path
 from ingest.pipeline import Ingestor
 from ingest.pseudocache import PseudonymCache
@@ -88,19 +89,27 @@ class QueueSink:
             self.dropped += len(references)
 
 
+def spill_dir(root: Path, process: int) -> Path:
+    """Run files of process `process`'s exactly-once index (`index-runs/` for 0, as DataDir)."""
+    return Path(root) / ("index-runs" if process == 0 else f"index-runs-p{process}")
+
+
 class ProcessData(Closing):
     """This process's hot store (the part of `DataDir` an ingest server writes through)."""
 
-    def __init__(self, root: Path, process: int, *, n_shards: int, index_capacity: int) -> None:
+    def __init__(self, root: Path, process: int, settings: Settings) -> None:
         self.root = Path(root)
         self.process = process
         self.manifest_path = self.root / "manifest.json"
-        self.n_shards = n_shards
+        self.n_shards = N_SHARDS
         self.hot = HotStore(
             hot_dir(self.root, process),
-            n_shards=n_shards,
+            n_shards=N_SHARDS,
             sealed=self._marks(),
-            index_capacity=index_capacity,
+            index_capacity=settings.hot_index_capacity,
+            tail_memory_bytes=settings.hot_tail_memory_mib << 20,
+            index_memory_bytes=settings.hot_index_memory_mib << 20,
+            spill_dir=spill_dir(self.root, process),
         )
 
     def _marks(self) -> dict[int, int]:
@@ -124,9 +133,8 @@ class ProcessNode(Closing):
         root = Path(settings.data_dir)
         self.settings = settings
         self.process = process
-        self.data = ProcessData(
-            root, process, n_shards=N_SHARDS, index_capacity=settings.hot_index_capacity
-        )
+        bound_malloc_retention()  # a server process: freed arrays go back to the OS
+        self.data = ProcessData(root, process, settings)
         try:
             self.venues = VenueRegistry(
                 root / "venues", secondary=state_dir(root) / "secondary" / f"venues-p{process}"

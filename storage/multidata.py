@@ -52,6 +52,7 @@ class MultiDataDir(Closing):
         n_shards: int = 16,
         dwell_s: npt.NDArray[np.int64] = DEFAULT_DWELL_S,
         compression: Compression = DEFAULT_COMPRESSION,
+        index_memory_bytes: int = 0,
     ) -> None:
         self.root = Path(root)
         self.segment_dir = self.root / "segments"
@@ -68,6 +69,8 @@ class MultiDataDir(Closing):
             self.root / "ingest" / "secondary",
             n_shards=n_shards,
             sealed={k: self.manifest.sealed_of(k) for k in stores},
+            index_memory_bytes=index_memory_bytes,
+            spill_dir=self.root / "ingest" / "index-runs",
         )
         self.sealer = MergedSealer(
             self.hot, self.manifest, self.segment_dir, dwell_s=dwell_s, compression=compression
@@ -83,7 +86,11 @@ class MultiDataDir(Closing):
         return cls(
             settings.data_dir,
             settings.ingest_processes,
-            **{"compression": compression, **overrides},
+            **{
+                "compression": compression,
+                "index_memory_bytes": settings.hot_index_memory_mib << 20,
+                **overrides,
+            },
         )
 
     @property
@@ -127,5 +134,5 @@ class MultiDataDir(Closing):
         return report
 
     def close(self) -> None:
-        """Close the secondary instances."""
+        """Close the secondary instances and the merged index."""
         self.hot.close()

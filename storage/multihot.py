@@ -43,6 +43,7 @@ import numpy as np
 from rocksdict import AccessType, Options, Rdict, RdictIter
 
 from storage.dedupe import ScanIdIndex, Verdict
+from storage.dedupe_spill import ACTIVE_BYTES_PER_SCAN, SpillingScanIdIndex, clear_spill_dir
 from storage.hotstore import _META_PREFIX, DroppedDays, batch_key, parse_batch_key
 from storage.lifecycle import Closing
 from storage.records import ScanArray, empty_scans, unpack
@@ -103,11 +104,15 @@ class MergedHot(Closing):
         *,
         n_shards: int = 16,
         sealed: Mapping[int, Mapping[int, int]] | None = None,
+        index_memory_bytes: int = 0,
+        spill_dir: Path | None = None,
     ) -> None:
         """Open a secondary per store (`stores`: process -> hot dir) and read every log.
 
         `sealed` maps process -> day -> highest sealed sequence (the manifest's marks).
-        Secondary instances keep their own small files under `secondary_root/p<k>`.
+        Secondary instances keep their own small files under `secondary_root/p<k>`. With
+        `spill_dir` and `index_memory_bytes` > 0 the merged exactly-once index is bounded as
+        the hot store's is (`storage.dedupe_spill`; run files rebuilt at open).
         """
         self.n_shards = n_shards
         self.secondary_root = Path(secondary_root)
@@ -116,7 +121,11 @@ class MergedHot(Closing):
         self._cursor: dict[tuple[int, int, int], int] = {}
         self._tail: dict[int, list[_Batch]] = {}
         self._version: dict[int, int] = {}
-        self._index = ScanIdIndex()
+        self._spill_dir = spill_dir
+        self._index_memory = index_memory_bytes
+        if spill_dir is not None:
+            clear_spill_dir(spill_dir)
+        self._index = self._new_index(1)
         self.totals = ScanTotals()
         self._lock = threading.Lock()
         self._refresh_lock = threading.Lock()
@@ -128,6 +137,12 @@ class MergedHot(Closing):
         except BaseException:
             self.close()
             raise
+
+    def _new_index(self, capacity: int) -> ScanIdIndex | SpillingScanIdIndex:
+        if self._spill_dir is None or self._index_memory <= 0:
+            return ScanIdIndex(capacity)
+        limit = max(1, self._index_memory // ACTIVE_BYTES_PER_SCAN)
+        return SpillingScanIdIndex(self._spill_dir, active_limit=limit, capacity=capacity)
 
     def _open(self, process: int, path: Path) -> Rdict:
         secondary = self.secondary_root / f"p{process}"
@@ -271,7 +286,8 @@ class MergedHot(Closing):
                         del marks[d]
             self.totals.drop_days_before(day)
             self._cursor = {c: s for c, s in self._cursor.items() if c[1] >= day}
-            self._index = ScanIdIndex(len(self._index))
+            previous, self._index = self._index, self._new_index(len(self._index))
+            previous.close()
             kept = [b for b in self._read_absorbed() if b.day >= day]
             kept.sort(key=lambda b: not self._is_sealed(b))
             for batch in kept:
@@ -314,3 +330,5 @@ class MergedHot(Closing):
         for db in self._dbs.values():
             db.close()
         self._dbs.clear()
+        if hasattr(self, "_index"):
+            self._index.close()

@@ -147,3 +147,21 @@ def test_a_store_no_process_owns_any_more_is_merged_and_purged(tmp_path: Path) -
         data.purge_before(DAY - 1)
     with HotStore(hot_dir(tmp_path, 2), n_shards=4) as p2:
         assert p2.tail_days() == [DAY]
+
+
+def test_the_merged_index_stays_exact_when_it_spills(tmp_path: Path) -> None:
+    a, b = random_scans(1_000, seed=1), random_scans(500, seed=2)
+    with (
+        HotStore(hot_dir(tmp_path, 0), n_shards=4) as p0,
+        HotStore(hot_dir(tmp_path, 1), n_shards=4) as p1,
+    ):
+        p0.submit(a).result()
+        p1.submit(np.concatenate([a[200:], b])).result()
+        # room for ~100 scans in memory: most of the index lives in run files
+        with MultiDataDir(tmp_path, 2, n_shards=4, index_memory_bytes=72 * 100) as data:
+            assert list((tmp_path / "ingest" / "index-runs").rglob("*"))
+            assert data.totals.day(DAY).scans == 1_500
+            assert data.hot.stats().duplicates == 800
+            p1.submit(a[:300]).result()  # process 1 never had these: merged duplicates
+            data.hot.refresh()
+            assert len(data.hot.tail_scans(DAY)[0]) == 1_500
