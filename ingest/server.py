@@ -337,9 +337,11 @@ def create_server(
         options=[
             ("grpc.max_receive_message_length", settings.ingest_max_message_bytes),
             ("grpc.max_send_message_length", 64 * 1024 * 1024),
-            # no BDP probing: each stream's HTTP/2 window stays at 64 KiB, so a stream we are
-            # not reading (window full, or refused) cannot park megabytes in gRPC's buffers
+            # a fixed 512 KiB HTTP/2 window per stream instead of BDP probing (which grows it
+            # to megabytes): room for ~10 batches ahead, and a stream we are not reading
+            # (window full, or refused) cannot park more than that in gRPC's buffers
             ("grpc.http2.bdp_probe", 0),
+            ("grpc.http2.lookahead_bytes", 512 * 1024),
             ("grpc.so_reuseport", int(settings.ingest_processes > 1)),
         ],
         maximum_concurrent_rpcs=settings.ingest_max_streams + 4096,

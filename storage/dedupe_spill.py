@@ -87,13 +87,13 @@ class _Run:
 
     def __init__(self, path: Path, rows: U64) -> None:
         hashes = _key_hashes(rows)
-        order = np.argsort(hashes, kind="stable")
+        order = np.argsort(hashes)  # keys are unique: no need for a (slower) stable sort
         self.path = path
         self.n = len(rows)
         tmp = path.with_suffix(".tmp")
         with tmp.open("wb") as f:
-            f.write(hashes[order].tobytes())
-            f.write(np.ascontiguousarray(rows[order]).tobytes())
+            f.write(memoryview(hashes[order]))
+            f.write(memoryview(rows[order]))
         tmp.replace(path)
 
     def hashes(self) -> U64:
