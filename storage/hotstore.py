@@ -275,6 +275,10 @@ class HotStore(Closing):
             self._next_seq = max(self._next_seq, seq + 1)
             if seq > self._sealed.get(day, -1):
                 self._keep(_Chunk(day, shard, seq, len(scans), scans))
+        # never reuse a sequence the manifest marks sealed: a seal may have read a batch the
+        # OS then lost before its fsync (power cut); a new batch under that number would
+        # count as sealed and never be read (multi-process sealing reads the logs as written)
+        self._next_seq = max(self._next_seq, 1 + max(self._sealed.values(), default=-1))
         for day in self._tail:
             self._tail_version[day] = 1
 

@@ -165,3 +165,11 @@ def test_the_merged_index_stays_exact_when_it_spills(tmp_path: Path) -> None:
             p1.submit(a[:300]).result()  # process 1 never had these: merged duplicates
             data.hot.refresh()
             assert len(data.hot.tail_scans(DAY)[0]) == 1_500
+
+
+def test_a_process_never_reuses_a_sequence_the_manifest_marks_sealed(tmp_path: Path) -> None:
+    # the log lost its last batches (power cut before their fsync) after a seal recorded them
+    with HotStore(hot_dir(tmp_path, 1), n_shards=4, sealed={DAY: 41}) as p1:
+        p1.submit(random_scans(10, seed=12, venues=1)).result()  # one shard: one batch
+        [(seq_day, seq)] = [(d, p1.tail_scans(d)[1]) for d in p1.tail_days()]
+    assert (seq_day, seq) == (DAY, 42)
