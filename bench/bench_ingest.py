@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -271,6 +272,7 @@ async def stream_run(
 
 
 def _scan(codes: list[str], rng: np.random.Generator, k: int) -> bytes:
+    """One serialized one-scan request built from scratch (see `UnaryMaker` for the cheap way)."""
     return pb.SubmitScansRequest(
         scans=[
             pb.Scan(
@@ -283,7 +285,47 @@ def _scan(codes: list[str], rng: np.random.Generator, k: int) -> bytes:
     ).SerializeToString()
 
 
-async def unary_run(
+class UnaryMaker:
+    """Serialized one-scan SubmitScansRequests: a fresh scan id and a random person per call.
+
+    Why templates: building and serializing a protobuf per call cost the client about as much
+    CPU as the server's whole transport work, so the client, not the server, set the
+    ceiling. Each template is a real request whose 16-byte scan id and 12-digit person
+    reference are overwritten in place (fixed offsets); the server sees ordinary requests.
+    """
+
+    def __init__(self, codes: list[str], seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.salt = int(self.rng.integers(1, 2**62)).to_bytes(8, "little")
+        now_ms = int(time.time() * 1000) - 1000
+        self.templates: list[tuple[bytes, int, int]] = []
+        for code in codes[:16]:
+            raw = pb.SubmitScansRequest(
+                scans=[
+                    pb.Scan(
+                        scan_id=b"\xee" * 16, person_ref="9" * 12, venue_code=code, time_ms=now_ms
+                    )
+                ]
+            ).SerializeToString()
+            self.templates.append((raw, raw.index(b"\xee" * 16), raw.index(b"9" * 12)))
+        self.persons = iter(())  # type: ignore[var-annotated]
+        self.k = 0
+
+    def make(self) -> bytes:
+        """The next request's bytes."""
+        self.k += 1
+        raw, at_id, at_person = self.templates[self.k % len(self.templates)]
+        person = next(self.persons, None)
+        if person is None:
+            self.persons = iter((10**11 + self.rng.integers(0, PERSONS, 4096)).tolist())
+            person = next(self.persons)
+        out = bytearray(raw)
+        out[at_id : at_id + 16] = self.k.to_bytes(8, "little") + self.salt
+        out[at_person : at_person + 12] = b"%d" % person
+        return bytes(out)
+
+
+def unary_run(
     port: int,
     token: str,
     codes: list[str],
@@ -291,52 +333,81 @@ async def unary_run(
     seconds: float,
     rate: float | None,
     inflight: int = 64,
-) -> dict[str, float]:
-    """One-scan calls: closed loop with `inflight` outstanding, or open loop at `rate`/s."""
-    rng = np.random.default_rng([int(time.time()), os.getpid()])
+) -> dict[str, Any]:
+    """One-scan calls: closed loop with `inflight` outstanding, or open loop at `rate`/s.
+
+    A synchronous channel with `future()` calls (each completion launches the next, on the
+    gRPC thread): about 1.5x less client CPU per call than grpc.aio coroutines, measured.
+    Every reply is parsed and its accepted + duplicate count added up.
+    """
+    maker = UnaryMaker(codes, seed=int(time.time()) * 1000 + os.getpid())
+    md = auth_metadata(token)
     latencies: list[float] = []
     done = 0
-    md = auth_metadata(token)
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=OPTIONS) as channel:
-        call = channel.unary_unary(
-            UNARY, request_serializer=None, response_deserializer=pb.SubmitScansResponse.FromString
-        )
-        begin = time.perf_counter()
-        end = begin + seconds
-        counter = iter(range(1, 10**12))
+    lock = threading.RLock()  # a call already done runs its callback inside `launch`
+    idle = threading.Event()
+    live = 0
+    errors: list[BaseException] = []
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=OPTIONS)
+    call = channel.unary_unary(UNARY, request_serializer=None, response_deserializer=None)
+    begin = time.perf_counter()
+    end = begin + seconds
 
-        async def one() -> None:
-            nonlocal done
-            raw = _scan(codes, rng, next(counter))
-            t0 = time.perf_counter()
-            reply = await call(raw, metadata=md)
-            latencies.append(time.perf_counter() - t0)
-            done += reply.accepted + reply.duplicate
+    def launch() -> None:
+        nonlocal live
+        live += 1
+        t0 = time.perf_counter()
+        future = call.future(maker.make(), metadata=md)
+        future.add_done_callback(lambda f: finished(f, t0))
 
+    def finished(future: Any, t0: float) -> None:
+        nonlocal done, live
+        try:
+            reply = pb.SubmitScansResponse.FromString(future.result())
+        except BaseException as exc:  # handed to the process, which raises it
+            errors.append(exc)
+            reply = None
+        with lock:
+            live -= 1
+            if reply is not None:
+                latencies.append(time.perf_counter() - t0)
+                done += reply.accepted + reply.duplicate
+            if rate is None and not errors and time.perf_counter() < end:
+                launch()
+            elif live == 0 and launched_all:
+                idle.set()
+
+    launched_all = rate is None  # open loop: done only once the last call is launched
+    with lock:
         if rate is None:
-
-            async def worker() -> None:
-                while time.perf_counter() < end:
-                    await one()
-
-            await asyncio.gather(*(worker() for _ in range(inflight)))
-        else:
-            tasks = []
-            k = 0
-            while (due := begin + k / rate) < end:
-                await asyncio.sleep(max(0.0, due - time.perf_counter()))
-                tasks.append(asyncio.create_task(one()))
-                k += 1
-            await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - begin
+            for _ in range(inflight):
+                launch()
+    if rate is not None:
+        k = 0
+        while (due := begin + k / rate) < end and not errors:
+            time.sleep(max(0.0, due - time.perf_counter()))
+            with lock:
+                launch()
+            k += 1
+        with lock:
+            launched_all = True
+            if live == 0:
+                idle.set()
+    idle.wait(seconds + 60)
+    elapsed = time.perf_counter() - begin
+    channel.close()
+    if errors:
+        raise errors[0]
     return {"scans_per_s": done / elapsed, "total": done, "latencies": latencies}
 
 
 def _client(kind: str, kwargs: dict[str, Any], out: Any) -> None:
     """One client process: runs `stream_run` or `unary_run` and sends back its result."""
-    run = stream_run if kind == "stream" else unary_run
     try:
-        out.put(asyncio.run(run(**kwargs)))  # type: ignore[operator]
+        if kind == "stream":
+            out.put(asyncio.run(stream_run(**kwargs)))
+        else:
+            out.put(unary_run(**kwargs))
     except BaseException as exc:
         out.put({"error": repr(exc)})
         raise

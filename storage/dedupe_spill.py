@@ -92,8 +92,8 @@ class _Run:
         self.n = len(rows)
         tmp = path.with_suffix(".tmp")
         with tmp.open("wb") as f:
-            f.write(memoryview(hashes[order]))
-            f.write(memoryview(rows[order]))
+            f.write(hashes[order].data)
+            f.write(rows[order].data)
         tmp.replace(path)
 
     def hashes(self) -> U64:
