@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -25,7 +25,6 @@ from api.merged_node import MergedNode
 from api.policy import PERSON_LEVEL, authorize
 from ingest.node import IngestNode
 from storage.errors import QrtraceError
-from storage.hotstore import HotStore
 from storage.pseudonym import Pseudonymiser, load_or_create_key
 from tracing.dask_cluster import ClusterTracing
 from tracing.engine import PersonLookup, TraceEngine, VenueInfo
@@ -63,10 +62,8 @@ class ApiContext:
         root = Path(node.settings.data_dir)
         self.node = node
         self.settings = node.settings
-        # IndexSource reads only tail_days/tail_scans, which the multi-process merged view
-        # (storage.multihot.MergedHot) provides as well (storage.tailview.TailView)
-        hot = cast(HotStore, node.data.hot)
-        self.index = IndexSource(hot, node.data.manifest, node.data.segment_dir)
+        # one process's HotStore or the multi-process merged view: both are a TailView
+        self.index = IndexSource(node.data.hot, node.data.manifest, node.data.segment_dir)
         self.people = DirectoryPeople(node)
         self.pseudonyms = Pseudonymiser(load_or_create_key(node.data.pseudonym_key_path))
         self.cases = CaseStore(root / "api" / "cases.sqlite")

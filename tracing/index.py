@@ -23,10 +23,10 @@ import numpy as np
 import numpy.typing as npt
 
 from storage.domain import LOCAL_UTC_OFFSET_S
-from storage.hotstore import HotStore
 from storage.manifest import Manifest, SegmentEntry
 from storage.records import SECONDS_PER_DAY, day_bounds, local_day
 from storage.segments import Segment
+from storage.tailview import TailView
 from storage.visits import DEFAULT_DWELL_S, Visits, build_visits
 from tracing.index_kernels import (
     drop_rows,
@@ -221,7 +221,7 @@ class IndexSource:
 
     def __init__(
         self,
-        hot: HotStore,
+        hot: TailView,
         manifest: Manifest,
         segment_dir: Path,
         *,
