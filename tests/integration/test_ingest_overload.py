@@ -124,4 +124,5 @@ def test_three_times_capacity_is_refused_without_loss_or_memory_growth(
     assert summary["duplicated"] == 0, summary
     assert summary["acked"] > 0, summary
     assert summary["overhead_mib"] <= 256, summary
+    assert summary["rss_growth_mib"] <= 256, summary  # data included: the hot state is bounded
     assert summary["recovered_s"] <= 5, summary

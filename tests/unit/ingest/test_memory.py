@@ -21,8 +21,8 @@ def _rss_kib() -> int:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc mallopt")
 def test_large_arrays_are_returned_when_freed() -> None:
     assert bound_malloc_retention()
-    before = _rss_kib()
     arrays = [np.ones(2_000_000 // 8 * 3, np.uint64) for _ in range(40)]  # 40 x ~6 MiB
-    assert _rss_kib() - before > 150_000
+    peak = _rss_kib()
     del arrays
-    assert _rss_kib() - before < 50_000
+    # measured as the drop from the peak: in a long test session other pages come and go
+    assert peak - _rss_kib() > 150_000
