@@ -179,11 +179,13 @@ class ScanIdIndex:
         """Insert the new scans; return a `Verdict` per row (repeats within `scans` count too)."""
         if scans.dtype != SCAN_DTYPE:
             raise ValueError(f"expected dtype {SCAN_DTYPE}, got {scans.dtype}")
-        verdicts = np.zeros(len(scans), dtype=np.uint8)
-        if len(scans) == 0:
+        return self.add_rows(split_rows(scans))
+
+    def add_rows(self, query: U64) -> npt.NDArray[np.uint8]:
+        """`add` for rows already split by `split_rows` (contiguous (n, 5) u64)."""
+        verdicts = np.zeros(len(query), dtype=np.uint8)
+        if len(query) == 0:
             return verdicts
-        self._grow(self._count + len(scans))
-        self._count = int(
-            _insert(self._slots, self._rows, self._count, split_rows(scans), verdicts)
-        )
+        self._grow(self._count + len(query))
+        self._count = int(_insert(self._slots, self._rows, self._count, query, verdicts))
         return verdicts

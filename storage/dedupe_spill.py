@@ -186,9 +186,9 @@ class SpillingScanIdIndex:
                 found[candidates] = hit
             fresh = np.flatnonzero(~found)
             if len(fresh) == len(scans):
-                verdicts = self._active.add(scans)
+                verdicts = self._active.add_rows(query)
             elif len(fresh):
-                verdicts[fresh] = self._active.add(scans[fresh])
+                verdicts[fresh] = self._active.add_rows(query[fresh])
         if len(self._active) >= self._limit:
             self._freeze()
         return verdicts
