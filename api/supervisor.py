@@ -47,7 +47,7 @@ from api.logs import configure_logging
 from api.merged_node import MergedNode
 from api.server import OfficerServers, start_officer
 from ingest.errors import IngestConfigError
-from ingest.process import ready_file, serve_process, state_dir
+from ingest.process import CONTACTS, ready_file, serve_process, state_dir
 from ingest.server import server_credentials
 from storage.settings import Settings
 
@@ -127,7 +127,7 @@ class Supervisor:
         """Hand one process incarnation's new people to the directory feed until it is gone."""
         while True:
             try:
-                ids, references = people.get(timeout=0.5)
+                kind, ids, references, phones = people.get(timeout=0.5)
             except queue.Empty:
                 if not proc.is_alive():
                     return
@@ -135,7 +135,13 @@ class Supervisor:
             except Exception:  # a writer killed mid-message leaves the queue unusable
                 log.warning("people queue of a dead ingest process closed", exc_info=True)
                 return
-            self.node.feed.add(ids, references)
+            if kind == CONTACTS:
+                try:
+                    self.node.people.upsert_contacts(ids, references, phones)
+                except Exception:
+                    log.exception("contact phones from ingest process %d not recorded", proc.pid)
+            else:
+                self.node.feed.add(ids, references)
 
     def pids(self) -> dict[int, int]:
         """process -> pid of its current incarnation."""

@@ -61,6 +61,15 @@ class VenueSource(Protocol):
     def arrays(self) -> VenueArrays: ...
 
 
+class ContactSink(Protocol):
+    """Where contact phones go when this process does not own the person directory
+    (an ingest process under the multi-process supervisor, `ingest.process`)."""
+
+    def add_contacts(
+        self, person_ids: npt.NDArray[np.uint64], references: list[str], phones: list[str]
+    ) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Rejection:
     """One rejected row: index in its batch, verdict, field and reason."""
@@ -110,9 +119,11 @@ class Ingestor:
         retention_days: int = 21,
         clock: Callable[[], float] = time.time,
         directory: PersonDirectory | None = None,
+        contacts: ContactSink | None = None,
     ) -> None:
         self.hot = hot
         self._directory = directory
+        self._contacts = contacts
         self._venues = venues
         self._verifier = verifier
         self._pseudonyms = pseudonyms
@@ -184,12 +195,13 @@ class Ingestor:
     async def record_contacts(
         self, prepared: Prepared, outcome: Outcome, phones: list[str]
     ) -> None:
-        """Store contact phones of stored scans in the person directory (and nowhere else).
+        """Store contact phones of stored scans in the person directory (and nowhere else):
+        written here, or handed to the supervisor that owns the directory (`ContactSink`).
 
         An unparseable phone is dropped (the scan itself stands); the person's home ward and
         name already in the directory are kept.
         """
-        if self._directory is None:
+        if self._directory is None and self._contacts is None:
             return
         directory = self._directory
         stored = {int(r): k for k, r in enumerate(prepared.rows.tolist())}
@@ -208,21 +220,14 @@ class Ingestor:
         if not people:
             return
 
-        def write() -> None:
-            ids = np.fromiter(people, dtype=np.uint64, count=len(people))
-            names = []
-            for pid in ids.tolist():
-                known = directory.lookup(pid)
-                names.append(known.name if known is not None else None)
-            directory.upsert_many(
-                ids,
-                [people[p][0] for p in ids.tolist()],
-                directory.home_wards(ids),
-                phones=[people[p][1] for p in ids.tolist()],
-                names=names,
-            )
-
-        await asyncio.to_thread(write)
+        ids = np.fromiter(people, dtype=np.uint64, count=len(people))
+        references = [people[p][0] for p in ids.tolist()]
+        normal_phones = [people[p][1] for p in ids.tolist()]
+        if directory is None:
+            assert self._contacts is not None
+            self._contacts.add_contacts(ids, references, normal_phones)
+            return
+        await asyncio.to_thread(directory.upsert_contacts, ids, references, normal_phones)
 
     def ingest_sync(self, columns: Columns) -> Outcome:
         """prepare + submit + wait + finish, for callers without an event loop (tests, tools)."""

@@ -8,9 +8,9 @@ purges; a process only follows it:
 
 - venues: a RocksDB secondary of the supervisor's registry, refreshed every second, so a
   venue registered through the officer API is accepted here within about a second;
-- people: first-seen references go to the supervisor over a queue (best effort, as in the
-  single process: a full queue drops them), which writes its person directory; contact
-  phones of unary scans are not recorded in this mode;
+- people: first-seen references and unary scans' contact phones go to the supervisor over
+  a queue (best effort: a full queue or a kill -9 drops them, never the scans), which writes
+  its person directory;
 - sealing: the supervisor seals merged days and commits per-process marks to the manifest;
   the process re-reads those marks now and then only to trim its in-memory tail;
 - retention: the process purges its own log's expired days (only a primary can delete).
@@ -69,6 +69,11 @@ def ready_file(root: Path, process: int) -> Path:
     return state_dir(root) / f"p{process}.json"
 
 
+#: message kinds on the people channel: first-seen references, or references with phones
+PEOPLE: Final = "people"
+CONTACTS: Final = "contacts"
+
+
 class PeopleQueue(Protocol):
     """The supervisor's end of the people channel (a multiprocessing queue)."""
 
@@ -81,12 +86,27 @@ class QueueSink:
     def __init__(self, channel: PeopleQueue) -> None:
         self._channel = channel
         self.dropped = 0
+        self.dropped_contacts = 0
 
     def add(self, person_ids: npt.NDArray[np.uint64], references: list[str]) -> None:
         try:
-            self._channel.put_nowait((np.asarray(person_ids, np.uint64), list(references)))
+            self._channel.put_nowait(
+                (PEOPLE, np.asarray(person_ids, np.uint64), list(references), None)
+            )
         except queue.Full:
             self.dropped += len(references)
+
+    def add_contacts(
+        self, person_ids: npt.NDArray[np.uint64], references: list[str], phones: list[str]
+    ) -> None:
+        """Contact phones of stored scans, for the supervisor's `upsert_contacts`."""
+        try:
+            self._channel.put_nowait(
+                (CONTACTS, np.asarray(person_ids, np.uint64), list(references), list(phones))
+            )
+        except queue.Full:
+            self.dropped_contacts += len(phones)
+            log.warning("people channel full: %d contact phones not recorded", len(phones))
 
 
 def spill_dir(root: Path, process: int) -> Path:
@@ -155,6 +175,7 @@ class ProcessNode(Closing):
             pseudonyms,
             skew_s=settings.ingest_clock_skew_s,
             retention_days=settings.retention_days,
+            contacts=self.sink,
         )
         self._stop = threading.Event()
         self._follower = threading.Thread(target=self._follow, name="follower", daemon=True)

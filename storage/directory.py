@@ -132,6 +132,24 @@ class PersonDirectory(Closing):
             self._merge(ids, wards.astype(np.uint8))
         return n
 
+    def upsert_contacts(
+        self,
+        person_ids: npt.NDArray[np.uint64],
+        references: Sequence[str],
+        phones: Sequence[str],
+    ) -> int:
+        """Record contact phones given at check-in, keeping each person's home ward and name.
+
+        One place for the rule, whether the ingest process writes the directory itself or
+        hands the phones to the multi-process supervisor that owns it.
+        """
+        ids = np.asarray(person_ids, dtype=np.uint64)
+        names = []
+        for pid in ids.tolist():
+            known = self.lookup(pid)
+            names.append(known.name if known is not None else None)
+        return self.upsert_many(ids, references, self.home_wards(ids), phones=phones, names=names)
+
     def _merge(self, ids: npt.NDArray[np.uint64], wards: npt.NDArray[np.uint8]) -> None:
         # Last write wins: new rows first, then a stable unique keeps the first occurrence.
         # Only the delta is re-sorted; it folds into the main arrays at 1/8 of their size.

@@ -53,6 +53,7 @@ class MultiDataDir(Closing):
         dwell_s: npt.NDArray[np.int64] = DEFAULT_DWELL_S,
         compression: Compression = DEFAULT_COMPRESSION,
         index_memory_bytes: int = 0,
+        offline: bool = False,
     ) -> None:
         self.root = Path(root)
         self.segment_dir = self.root / "segments"
@@ -64,6 +65,17 @@ class MultiDataDir(Closing):
         self.orphans_removed = remove_orphans(self.segment_dir, self.manifest)
         self.processes = processes
         self.stores = stores = ensure_hot_stores(self.root, processes, n_shards)
+        #: offline (`qrtrace seal` / `purge` with no server): every store opened as a primary,
+        #: which both locks out a running node and lets retention delete from each log
+        self.owned: dict[int, HotStore] = {}
+        try:
+            for process, path in stores.items() if offline else ():
+                self.owned[process] = HotStore(
+                    path, n_shards=n_shards, sealed=self.manifest.sealed_of(process)
+                )
+        except BaseException:
+            self._close_owned()
+            raise
         self.hot = MergedHot(
             stores,
             self.root / "ingest" / "secondary",
@@ -117,7 +129,8 @@ class MultiDataDir(Closing):
         """Retention for segments, manifest, directory and the view.
 
         Each running process purges its own log; a store left by an earlier, larger N has no
-        process, so it is purged here (nobody else holds it open as a primary).
+        process, so it is purged here (nobody else holds it open as a primary), and so is
+        every store when opened `offline`.
         """
         report = purge_before(
             day,
@@ -128,11 +141,19 @@ class MultiDataDir(Closing):
             forget_segment=self.reader.forget,
         )
         for process, path in self.stores.items():
-            if process >= self.processes:
+            if process in self.owned:
+                self.owned[process].drop_days_before(day, include_unsealed=True)
+            elif process >= self.processes:
                 with HotStore(path, n_shards=self.hot.n_shards) as orphan:
                     orphan.drop_days_before(day, include_unsealed=True)
         return report
 
+    def _close_owned(self) -> None:
+        for store in self.owned.values():
+            store.close()
+        self.owned.clear()
+
     def close(self) -> None:
-        """Close the secondary instances and the merged index."""
+        """Close the secondary instances and the merged index (and offline, the primaries)."""
         self.hot.close()
+        self._close_owned()

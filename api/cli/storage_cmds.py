@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import csv
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated, TextIO, TypeVar
 
 import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
@@ -27,6 +27,8 @@ from storage.errors import ConfigError, StorageError
 from storage.import_parse import TIME_UNITS, TimeUnit
 from storage.importer import FIELDS, Importer, ImportOptions, Reject
 from storage.maintenance import Maintenance, MaintenancePolicy
+from storage.multidata import MultiDataDir
+from storage.multihot import process_dirs
 from storage.pseudonym import Pseudonymiser, load_or_create_key
 from storage.settings import Settings
 from storage.venues import VenueRegistry
@@ -37,8 +39,30 @@ _SHOWN_REJECTS = 20
 @contextmanager
 def open_data_dir(settings: Settings) -> Iterator[DataDir]:
     """Open the data directory, turning "locked by another process" into one clear error."""
+    with _opened(lambda: DataDir.from_settings(settings), settings) as data:
+        yield data
+
+
+@contextmanager
+def open_for_maintenance(settings: Settings) -> Iterator[DataDir | MultiDataDir]:
+    """The data directory for seal/purge: every ingest process's hot store where a
+    multi-process node left more than `hot/`, so sealing merges them all and retention
+    empties them all (storage.multidata, offline)."""
+    if len(process_dirs(settings.data_dir, 1)) > 1:
+        with _opened(lambda: MultiDataDir.from_settings(settings, offline=True), settings) as m:
+            yield m
+    else:
+        with open_data_dir(settings) as data:
+            yield data
+
+
+_Data = TypeVar("_Data", DataDir, MultiDataDir)
+
+
+@contextmanager
+def _opened(open_: Callable[[], _Data], settings: Settings) -> Iterator[_Data]:
     try:
-        data = DataDir.from_settings(settings)
+        data = open_()
     except StorageError:
         raise
     except Exception as exc:
@@ -236,7 +260,7 @@ def seal(
 ) -> None:
     """Seal the days that are due (over for longer than seal_grace_minutes) into segments."""
     settings = settings_for(ctx, data_dir=data_dir)
-    with open_data_dir(settings) as data:
+    with open_for_maintenance(settings) as data:
         started = time.perf_counter()
         if all_days:
             results = data.seal_all()
@@ -282,7 +306,7 @@ def purge(
     """Delete scans older than the retention window from every store, bytes included."""
     settings = settings_for(ctx, data_dir=data_dir, retention_days=older_than)
     moment = int(time.time()) if now is None else epoch_seconds(parse_time(now, field="--now"))
-    with open_data_dir(settings) as data, PersonDirectory(data.people_path) as people:
+    with open_for_maintenance(settings) as data, PersonDirectory(data.people_path) as people:
         policy = MaintenancePolicy.from_settings(settings)
         report = Maintenance(data, policy, directory=people).purge(moment)
     days = ", ".join(day_label(d) for d in report.days) or "none"

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,12 +21,14 @@ import numpy as np
 import pytest
 
 from api.auth import Role, add_user, users_path
+from api.protos.checkin.v1 import ingest_pb2 as pb
 from api.protos.checkin.v1 import ingest_pb2_grpc as pb_grpc
 from ingest.client import auth_metadata, encode_batch
 from ingest.validation import Verdict
 from storage.directory import PersonDirectory
 from storage.domain import LOCAL_TZ
 from storage.multidata import MultiDataDir
+from storage.pseudonym import Pseudonymiser, load_or_create_key
 
 from .ingest_crash import Ledger, kill9
 from .ingest_support import env_int, prepare_data_dir, random_ids
@@ -101,6 +104,7 @@ def test_officer_api_sees_every_process_and_processes_follow_new_venues(tmp_path
                 return part.accepted == 1
 
             assert _eventually(accepted_at_new_venue), "a new venue never reached ingest"
+            _submit_with_contact_phones(prepared, node.port)
         assert node.stop() == 0
     finally:
         if node.proc.poll() is None:
@@ -110,8 +114,38 @@ def test_officer_api_sees_every_process_and_processes_follow_new_venues(tmp_path
         persons = np.unique(
             np.concatenate([data.hot.tail_scans(d)[0]["person"] for d in data.hot.tail_days()])
         )
+    pseudonyms = Pseudonymiser(load_or_create_key(tmp_path / "pseudonym.key"))
     with PersonDirectory(tmp_path / "people") as people:
         assert people.contains(persons).all()
+        # contact phones given with unary scans reach the supervisor's directory too
+        for k in range(PHONE_CALLS):
+            record = people.lookup(pseudonyms.person_id(f"09123450{k:02d}"))
+            assert record is not None, k
+            assert record.phone == f"09876540{k:02d}", k
+
+
+PHONE_CALLS = 12
+
+
+def _submit_with_contact_phones(prepared: Any, port: int) -> None:
+    """Unary calls on fresh connections (so both processes get some), each with a phone."""
+    now_ms = int(time.time() * 1000) - 60_000
+    for k in range(PHONE_CALLS):
+        options = [("grpc.use_local_subchannel_pool", 1)]
+        with grpc.insecure_channel(f"127.0.0.1:{port}", options=options) as channel:
+            stub = pb_grpc.IngestServiceStub(channel)  # type: ignore[no-untyped-call]
+            scan = pb.Scan(
+                scan_id=os.urandom(15) + b"\x01",
+                person_ref=f"09123450{k:02d}",
+                venue_code=prepared.codes[2],
+                time_ms=now_ms + k,
+                direction=pb.DIRECTION_IN,
+                contact_phone=f"+84 98765 40{k:02d}",
+            )
+            response = stub.SubmitScans(
+                pb.SubmitScansRequest(scans=[scan]), metadata=auth_metadata(prepared.token)
+            )
+            assert list(response.verdicts) == [int(Verdict.ACCEPTED)], response
 
 
 def _round_one(prepared: Any, ledger: Ledger, port: int) -> None:

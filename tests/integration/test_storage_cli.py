@@ -134,3 +134,31 @@ def test_capped_assumed_dwell_reimports_as_duplicates(tmp_path: Path) -> None:
     assert "loaded 2 / duplicate 0 / conflict 0 / rejected 0" in first.stdout
     again = qrtrace(*args, cwd=tmp_path)
     assert "loaded 0 / duplicate 2 / conflict 0 / rejected 0" in again.stdout, again.stdout
+
+
+def test_seal_and_purge_cover_every_ingest_process_store(tmp_path: Path) -> None:
+    """A data dir a `serve --processes 2` node left: the offline commands merge and purge
+    `hot-p1/` as well as `hot/`, so no expired scan stays behind in any log."""
+    from storage.hotstore import HotStore  # noqa: PLC0415 - only this test writes logs directly
+    from storage.multihot import hot_dir  # noqa: PLC0415
+    from storage.records import day_bounds  # noqa: PLC0415
+    from tests.unit.storage.scan_factory import DAY, random_scans  # noqa: PLC0415
+
+    d = tmp_path / "d"
+    old, new = random_scans(50, seed=1, day=DAY - 30), random_scans(40, seed=2)
+    with (
+        HotStore(hot_dir(d, 0), n_shards=16) as p0,
+        HotStore(hot_dir(d, 1), n_shards=16) as p1,
+    ):
+        p0.submit(np.concatenate([old[:30], new])).result()
+        p1.submit(np.concatenate([old[20:], new[:10]])).result()  # 10 + 10 retried copies
+    sealed = qrtrace("seal", "--all", "--data-dir", str(d), cwd=tmp_path)
+    assert sealed.returncode == 0, sealed.stderr
+    assert "sealed 2 day(s), 90 scans" in sealed.stdout
+    now = str(day_bounds(DAY)[1] - 3600)
+    purged = qrtrace("purge", "--data-dir", str(d), "--older-than", "21", "--now", now,
+                     cwd=tmp_path)  # fmt: skip
+    assert purged.returncode == 0, purged.stderr
+    for process in (0, 1):
+        with HotStore(hot_dir(d, process), n_shards=16) as store:
+            assert store.tail_days() == [DAY], process

@@ -173,3 +173,31 @@ def test_a_process_never_reuses_a_sequence_the_manifest_marks_sealed(tmp_path: P
         p1.submit(random_scans(10, seed=12, venues=1)).result()  # one shard: one batch
         [(seq_day, seq)] = [(d, p1.tail_scans(d)[1]) for d in p1.tail_days()]
     assert (seq_day, seq) == (DAY, 42)
+
+
+def test_offline_maintenance_seals_and_purges_every_store_and_holds_them(
+    tmp_path: Path,
+) -> None:
+    old, new, extra = (
+        random_scans(60, seed=11, day=DAY - 30),
+        random_scans(40, seed=12),
+        random_scans(30, seed=13),
+    )
+    with (
+        HotStore(hot_dir(tmp_path, 0), n_shards=4) as p0,
+        HotStore(hot_dir(tmp_path, 1), n_shards=4) as p1,
+    ):
+        p0.submit(np.concatenate([old, new])).result()
+        p1.submit(np.concatenate([old[:10], new[:5], extra])).result()  # retries + its own
+    with MultiDataDir(tmp_path, 1, n_shards=4, offline=True) as data:
+        with pytest.raises(Exception, match=r"(?i)lock"):  # no server can start meanwhile
+            HotStore(hot_dir(tmp_path, 1), n_shards=4)
+        assert sum(r.scans for r in data.seal_all()) == 60 + 40 + 30
+        report = data.purge_before(DAY - 1)
+        assert list(report.days) == [DAY - 30]
+    for process in (0, 1):  # the expired day is gone from both logs, not only from the view
+        with HotStore(hot_dir(tmp_path, process), n_shards=4) as store:
+            assert store.tail_days() == [DAY]
+    with MultiDataDir(tmp_path, 2, n_shards=4) as data:
+        assert _segment_scan_total(data) == 40 + 30
+        assert data.hot.tail_days() == []
