@@ -46,6 +46,7 @@ from ingest.errors import (
     ShuttingDownError,
 )
 from ingest.flow import Budget, CompletionBridge
+from ingest.gcpolicy import calm_gc
 from ingest.metrics import IngestMetrics
 from ingest.node import IngestNode
 from ingest.pipeline import Ingestor, Prepared
@@ -285,6 +286,7 @@ class IngestServer:
         await self.grpc.start()
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         await self.health.set(SERVICE, health_pb2.HealthCheckResponse.SERVING)
+        calm_gc()  # no full-heap GC pauses in the ack path (ingest.gcpolicy)
         self._fsync_task = asyncio.create_task(self._watch_commits())
         log.info("ingest server started", extra={"service": SERVICE})
 
