@@ -38,7 +38,7 @@ PROBE = textwrap.dedent(
     kept, arrays = [], []
     for _ in range(40):  # 40 x ~6 MiB, each followed by a small block that stays
         arrays.append(np.ones(750_000, np.uint64))
-        kept.append(np.ones(2_000, np.uint64))
+        kept.append(np.ones(20_000, np.uint64))
     peak = rss_kib()
     del arrays
     print(applied, peak - rss_kib())
