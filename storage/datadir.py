@@ -21,10 +21,9 @@ from storage.hotstore import HotStore
 from storage.lifecycle import Closing
 from storage.manifest import Manifest
 from storage.reader import StorageReader
-from storage.records import day_bounds
 from storage.retention import PurgeReport, purge_before
-from storage.sealing import Sealer, SealResult, due_days, remove_orphans
-from storage.segments import DEFAULT_COMPRESSION, Compression
+from storage.sealing import Sealer, SealResult, last_tail_end, remove_orphans, seal_due_days
+from storage.segments import DEFAULT_COMPRESSION, Compression, compression_of
 from storage.settings import Settings
 from storage.totals import ScanTotals
 from storage.visits import DEFAULT_DWELL_S
@@ -73,9 +72,7 @@ class DataDir(Closing):
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> Self:
         """Open `settings.data_dir` with the settings' segment compression."""
-        compression = (
-            None if settings.segment_compression == "none" else settings.segment_compression
-        )
+        compression = compression_of(settings)
         return cls(settings.data_dir, **{"compression": compression, **overrides})
 
     @property
@@ -85,16 +82,11 @@ class DataDir(Closing):
 
     def seal_due(self, now: int, grace_s: int) -> list[SealResult]:
         """Seal every day whose local end is at least `grace_s` before `now`."""
-        results = []
-        for day in due_days(self.hot, now, grace_s):
-            result = self.sealer.seal_day(day)
-            if result is not None:
-                results.append(result)
-        return results
+        return seal_due_days(self.hot, self.sealer.seal_day, now, grace_s)
 
     def seal_all(self) -> list[SealResult]:
         """Seal every day with unsealed scans now, today included (import, shutdown)."""
-        return self.seal_due(max((day_bounds(d)[1] for d in self.hot.tail_days()), default=0), 0)
+        return self.seal_due(last_tail_end(self.hot), 0)
 
     def purge_before(self, day: int, directory: PersonDirectory | None = None) -> PurgeReport:
         """Retention: remove every day < `day` from every store (storage.retention)."""

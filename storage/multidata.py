@@ -23,10 +23,9 @@ from storage.manifest import Manifest
 from storage.multihot import MergedHot, process_dirs
 from storage.multiseal import MergedSealer
 from storage.reader import StorageReader
-from storage.records import day_bounds
 from storage.retention import PurgeReport, purge_before
-from storage.sealing import SealResult, due_days, remove_orphans
-from storage.segments import DEFAULT_COMPRESSION, Compression
+from storage.sealing import SealResult, last_tail_end, remove_orphans, seal_due_days
+from storage.segments import DEFAULT_COMPRESSION, Compression, compression_of
 from storage.settings import Settings
 from storage.totals import ScanTotals
 from storage.visits import DEFAULT_DWELL_S
@@ -92,9 +91,7 @@ class MultiDataDir(Closing):
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> Self:
         """Open `settings.data_dir` for `settings.ingest_processes` processes."""
-        compression = (
-            None if settings.segment_compression == "none" else settings.segment_compression
-        )
+        compression = compression_of(settings)
         return cls(
             settings.data_dir,
             settings.ingest_processes,
@@ -113,17 +110,12 @@ class MultiDataDir(Closing):
     def seal_due(self, now: int, grace_s: int) -> list[SealResult]:
         """Seal every day whose local end is at least `grace_s` before `now`."""
         self.hot.refresh()
-        results = []
-        for day in due_days(self.hot, now, grace_s):
-            result = self.sealer.seal_day(day)
-            if result is not None:
-                results.append(result)
-        return results
+        return seal_due_days(self.hot, self.sealer.seal_day, now, grace_s)
 
     def seal_all(self) -> list[SealResult]:
         """Seal every day with unsealed scans now, today included."""
         self.hot.refresh()
-        return self.seal_due(max((day_bounds(d)[1] for d in self.hot.tail_days()), default=0), 0)
+        return self.seal_due(last_tail_end(self.hot), 0)
 
     def purge_before(self, day: int, directory: PersonDirectory | None = None) -> PurgeReport:
         """Retention for segments, manifest, directory and the view.

@@ -22,12 +22,12 @@ import numpy.typing as npt
 
 from storage.manifest import Manifest, SegmentEntry
 from storage.multihot import MergedHot
-from storage.sealing import SealResult, write_day
+from storage.sealing import SealResult, SegmentWriter
 from storage.segments import DEFAULT_COMPRESSION, Compression
 from storage.visits import DEFAULT_DWELL_S
 
 
-class MergedSealer:
+class MergedSealer(SegmentWriter):
     """Seals days of a `MergedHot` view into one segment directory under one manifest."""
 
     def __init__(
@@ -39,16 +39,10 @@ class MergedSealer:
         dwell_s: npt.NDArray[np.int64] = DEFAULT_DWELL_S,
         compression: Compression = DEFAULT_COMPRESSION,
     ) -> None:
-        if manifest.n_shards != hot.n_shards:
-            raise ValueError(
-                f"manifest has n_shards={manifest.n_shards}, hot view {hot.n_shards}; "
-                "expected the same layout"
-            )
+        super().__init__(
+            hot.n_shards, manifest, segment_dir, dwell_s=dwell_s, compression=compression
+        )
         self.hot = hot
-        self.manifest = manifest
-        self.segment_dir = Path(segment_dir)
-        self.dwell_s = dwell_s
-        self.compression: Compression = compression
 
     def seal_day(self, day: int) -> SealResult | None:
         """Catch up with every process, then seal `day`'s merged tail; None when empty."""
@@ -60,15 +54,7 @@ class MergedSealer:
         generation = self.manifest.next_generation(day)
         n_visits, entries = 0, list[SegmentEntry]()
         if len(scans):
-            n_visits, entries = write_day(
-                self.segment_dir,
-                scans,
-                day,
-                generation,
-                self.hot.n_shards,
-                dwell_s=self.dwell_s,
-                compression=self.compression,
-            )
+            n_visits, entries = self.write(scans, day, generation)
         with self.manifest.lock:
             self.manifest.commit_processes(entries, day, seq_hi)
             self.hot.mark_sealed(day, seq_hi)

@@ -22,6 +22,7 @@ over plus a grace period for late uploads (`due_days`).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,7 +72,64 @@ def due_days(hot: TailView, now: int, grace_s: int) -> list[int]:
     return [d for d in hot.tail_days() if day_bounds(d)[1] + grace_s <= now]
 
 
-class Sealer:
+def seal_due_days(
+    hot: TailView, seal_day: Callable[[int], SealResult | None], now: int, grace_s: int
+) -> list[SealResult]:
+    """Seal every day whose local end is at least `grace_s` before `now` (both data dirs)."""
+    results = []
+    for day in due_days(hot, now, grace_s):
+        result = seal_day(day)
+        if result is not None:
+            results.append(result)
+    return results
+
+
+def last_tail_end(hot: TailView) -> int:
+    """The end of the newest day with unsealed scans: `now` for sealing everything."""
+    return max((day_bounds(d)[1] for d in hot.tail_days()), default=0)
+
+
+class SegmentWriter:
+    """Where and how sealed days are written: one segment directory under one manifest.
+
+    The base of `Sealer` (one hot store) and `storage.multiseal.MergedSealer` (the merged
+    view of several): they differ only in where a day's scans come from and how the
+    manifest records what was sealed.
+    """
+
+    def __init__(
+        self,
+        hot_shards: int,
+        manifest: Manifest,
+        segment_dir: Path,
+        *,
+        dwell_s: npt.NDArray[np.int64] = DEFAULT_DWELL_S,
+        compression: Compression = DEFAULT_COMPRESSION,
+    ) -> None:
+        if manifest.n_shards != hot_shards:
+            raise ValueError(
+                f"manifest has n_shards={manifest.n_shards}, hot store {hot_shards}; "
+                "expected the same layout"
+            )
+        self.manifest = manifest
+        self.segment_dir = Path(segment_dir)
+        self.dwell_s = dwell_s
+        self.compression: Compression = compression
+
+    def write(self, scans: ScanArray, day: int, generation: int) -> tuple[int, list[SegmentEntry]]:
+        """`write_day` with this writer's directory, shards, dwell and compression."""
+        return write_day(
+            self.segment_dir,
+            scans,
+            day,
+            generation,
+            self.manifest.n_shards,
+            dwell_s=self.dwell_s,
+            compression=self.compression,
+        )
+
+
+class Sealer(SegmentWriter):
     """Seals days of one hot store into one segment directory under one manifest."""
 
     def __init__(
@@ -83,16 +141,10 @@ class Sealer:
         dwell_s: npt.NDArray[np.int64] = DEFAULT_DWELL_S,
         compression: Compression = DEFAULT_COMPRESSION,
     ) -> None:
-        if manifest.n_shards != hot.n_shards:
-            raise ValueError(
-                f"manifest has n_shards={manifest.n_shards}, hot store {hot.n_shards}; "
-                "expected the same layout"
-            )
+        super().__init__(
+            hot.n_shards, manifest, segment_dir, dwell_s=dwell_s, compression=compression
+        )
         self.hot = hot
-        self.manifest = manifest
-        self.segment_dir = Path(segment_dir)
-        self.dwell_s = dwell_s
-        self.compression: Compression = compression
 
     def seal_day(self, day: int) -> SealResult | None:
         """Seal every unsealed scan of `day` now; None when there was nothing to seal."""
@@ -101,15 +153,7 @@ class Sealer:
         if len(scans) == 0:
             return None
         generation = self.manifest.next_generation(day)
-        n_visits, entries = write_day(
-            self.segment_dir,
-            scans,
-            day,
-            generation,
-            self.hot.n_shards,
-            dwell_s=self.dwell_s,
-            compression=self.compression,
-        )
+        n_visits, entries = self.write(scans, day, generation)
         with self.manifest.lock:
             self.manifest.commit(entries, day, seq_hi)
             self.hot.mark_sealed(day, seq_hi)

@@ -31,6 +31,7 @@ import pyarrow as pa
 from storage.errors import CorruptSegmentError
 from storage.fsutil import write_durably
 from storage.manifest import SegmentEntry
+from storage.settings import Settings
 from storage.visits import Visits
 
 SCHEMA: Final = pa.schema(
@@ -50,6 +51,11 @@ Compression = Literal["zstd", "lz4"] | None
 #: zstd by default: ~12 B/scan on disk instead of ~18 uncompressed (bench/bench_storage.py),
 #: at the price of a decode into memory on open instead of a zero-copy memory map.
 DEFAULT_COMPRESSION: Final[Compression] = "zstd"
+
+
+def compression_of(settings: Settings) -> Compression:
+    """The `segment_compression` setting as a codec (`none` -> None, uncompressed)."""
+    return None if settings.segment_compression == "none" else settings.segment_compression
 
 
 def encode(visits: Visits, compression: Compression = None) -> bytes:
