@@ -13,11 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-import numba
-import numpy as np
-
 from tracing.engine import PersonIds, TraceEngine, Window
-from tracing.errors import TraceWindowError
 from tracing.results import CaseVisit, ContactTable, TraceResult
 from tracing.rules import RuleSet
 
@@ -26,27 +22,13 @@ def trace_cases(
     engine: TraceEngine, person_ids: PersonIds, windows: Sequence[Window], rules: RuleSet
 ) -> list[TraceResult]:
     """One `TraceResult` per case, as `engine.trace_case` would give each, in one pass."""
-    if len(person_ids) != len(windows):
-        raise TraceWindowError(
-            f"{len(person_ids)} persons but {len(windows)} windows; expected one per person"
-        )
-    if engine.threads:
-        numba.set_num_threads(engine.threads)
-    parts = engine.parts(rules)
-    persons = np.ascontiguousarray(person_ids, dtype=np.uint64)
-    cv_off, merged = engine.case_visits(parts, persons, windows, rules)
-    w_off, w_venue, w_start, w_end, w_src = engine._windows(
-        merged=merged, cv_off=cv_off, windows=windows, rules=rules, parallel=True
-    )
-    as_of = np.array([w.hi for w in windows], dtype=np.int64)
-    pieces, agg = engine._run(
-        parts=parts, w_off=w_off, w_venue=w_venue, w_start=w_start, w_end=w_end,
-        exclude=persons, rules=rules, as_of=as_of, parallel=True,
-    )  # fmt: skip
+    done = engine.batch_pass(person_ids, windows, rules)
+    persons, cv_off, merged = done.persons, done.cv_off, done.merged
     table = ContactTable.build(
-        parts=parts, pieces=pieces, agg=agg, w_venue=w_venue, w_src=w_src, case_cols=merged
-    )
-    c_off = agg[0]
+        parts=done.parts, pieces=done.pieces, agg=done.agg, w_venue=done.w_venue,
+        w_src=done.w_src, case_cols=merged,
+    )  # fmt: skip
+    c_off = done.agg[0]
     out = []
     for c, (person, window) in enumerate(zip(persons.tolist(), windows, strict=True)):
         mine = {k: v[cv_off[c] : cv_off[c + 1]] for k, v in merged.items()}

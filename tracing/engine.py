@@ -113,6 +113,20 @@ class _Pieces:
     flags: npt.NDArray[np.uint8] | None = None
 
 
+@dataclass(frozen=True)
+class BatchPass:
+    """One pass over many F0s (`TraceEngine.batch_pass`), before results are shaped."""
+
+    parts: Sequence[IndexPart]
+    persons: PersonIds
+    cv_off: I64
+    merged: dict[str, npt.NDArray[np.generic]]
+    w_venue: I64
+    w_src: I64
+    pieces: _Pieces
+    agg: tuple[Any, ...]
+
+
 class TraceEngine:
     """Traces over a changing set of index parts (sealed + hot), one rule set per call."""
 
@@ -309,10 +323,11 @@ class TraceEngine:
         )
         return TraceResult.build("exposure", rules, window, table, self, venue=venue)
 
-    def trace_many(
+    def batch_pass(
         self, person_ids: PersonIds, windows: Sequence[Window], rules: RuleSet
-    ) -> BatchResult:
-        """Many F0s at once on the parallel kernels; columnar result, contacts per case."""
+    ) -> BatchPass:
+        """Case visits, match windows and pieces of many F0s at once on the parallel kernels:
+        the one pass behind `trace_many` (columns) and `tracing.batch.trace_cases` (results)."""
         if len(person_ids) != len(windows):
             raise TraceWindowError(
                 f"{len(person_ids)} persons but {len(windows)} windows; expected one per person"
@@ -322,15 +337,23 @@ class TraceEngine:
         parts = self.parts(rules)
         persons = np.ascontiguousarray(person_ids, dtype=np.uint64)
         cv_off, merged = self.case_visits(parts, persons, windows, rules)
-        w_off, w_venue, w_start, w_end, _w_src = self._windows(
+        w_off, w_venue, w_start, w_end, w_src = self._windows(
             merged=merged, cv_off=cv_off, windows=windows, rules=rules, parallel=True
         )
         as_of = np.array([w.hi for w in windows], dtype=np.int64)
-        _pieces, agg = self._run(
+        pieces, agg = self._run(
             parts=parts, w_off=w_off, w_venue=w_venue, w_start=w_start, w_end=w_end,
             exclude=persons, rules=rules, as_of=as_of, parallel=True,
         )  # fmt: skip
-        c_off, person, units, _day_max, shared, first, last, high = agg[:8]
+        return BatchPass(parts, persons, cv_off, merged, w_venue, w_src, pieces, agg)
+
+    def trace_many(
+        self, person_ids: PersonIds, windows: Sequence[Window], rules: RuleSet
+    ) -> BatchResult:
+        """Many F0s at once on the parallel kernels; columnar result, contacts per case."""
+        done = self.batch_pass(person_ids, windows, rules)
+        persons = done.persons
+        c_off, person, units, _day_max, shared, first, last, high = done.agg[:8]
         return BatchResult(
             cases=persons, c_off=c_off, person=person, units=units, shared=shared, first=first,
             last=last, high=high, rules=rules,
