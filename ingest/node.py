@@ -15,11 +15,12 @@ from pathlib import Path
 
 from ingest.auth import DeviceTokens
 from ingest.memory import bound_malloc_retention
-from ingest.pipeline import Ingestor
-from ingest.pseudocache import DirectoryFeed, PseudonymCache
+from ingest.pipeline import ContactSink, Ingestor, VenueSource
+from ingest.pseudocache import DirectoryFeed, DirectorySink, PseudonymCache
 from ingest.qrcode import KeyRing, QrVerifier
 from storage.datadir import DataDir
 from storage.directory import PersonDirectory
+from storage.hotstore import HotStore
 from storage.lifecycle import Closing
 from storage.pseudonym import Pseudonymiser, load_or_create_key
 from storage.settings import Settings
@@ -34,6 +35,36 @@ def venue_keys_path(data_dir: Path) -> Path:
 def tokens_path(settings: Settings) -> Path:
     """The device tokens file the settings select."""
     return settings.ingest_tokens_file or settings.data_dir / "tokens.json"
+
+
+def build_ingestor(
+    settings: Settings,
+    hot: HotStore,
+    venues: VenueSource,
+    keyring: KeyRing,
+    people: DirectorySink | None,
+    *,
+    clock: Callable[[], float] = time.time,
+    directory: PersonDirectory | None = None,
+    contacts: ContactSink | None = None,
+) -> Ingestor:
+    """The pipeline over one hot store, wired the same way for the single-process node and
+    each process of a multi-process one (`ingest.process`): they differ only in where
+    first-seen people and contact phones go."""
+    pseudonyms = PseudonymCache(
+        Pseudonymiser(load_or_create_key(Path(settings.data_dir) / "pseudonym.key")), people
+    )
+    return Ingestor(
+        hot,
+        venues,
+        QrVerifier(keyring.verifying_keys()),
+        pseudonyms,
+        skew_s=settings.ingest_clock_skew_s,
+        retention_days=settings.retention_days,
+        clock=clock,
+        directory=directory,
+        contacts=contacts,
+    )
 
 
 class IngestNode(Closing):
@@ -61,19 +92,10 @@ class IngestNode(Closing):
         self.keyring = KeyRing.load_or_create(venue_keys_path(root))
         self.tokens = DeviceTokens.load(tokens_path(settings))
         self.feed = DirectoryFeed(self.people)
-        pseudonyms = PseudonymCache(
-            Pseudonymiser(load_or_create_key(root / "pseudonym.key")), self.feed
-        )
-        self.ingestor = Ingestor(
-            self.data.hot,
-            self.venues,
-            QrVerifier(self.keyring.verifying_keys()),
-            pseudonyms,
-            skew_s=settings.ingest_clock_skew_s,
-            retention_days=settings.retention_days,
-            clock=clock,
-            directory=self.people,
-        )
+        self.ingestor = build_ingestor(
+            settings, self.data.hot, self.venues, self.keyring, self.feed,
+            clock=clock, directory=self.people,
+        )  # fmt: skip
 
     def close(self) -> None:
         """Finish queued writes (scans first), then close every store."""

@@ -39,16 +39,13 @@ from prometheus_client import Gauge, start_http_server
 
 from ingest.auth import DeviceTokens
 from ingest.memory import bound_malloc_retention
-from ingest.node import tokens_path, venue_keys_path
-from ingest.pipeline import Ingestor
-from ingest.pseudocache import PseudonymCache
-from ingest.qrcode import KeyRing, QrVerifier
+from ingest.node import build_ingestor, tokens_path, venue_keys_path
+from ingest.qrcode import KeyRing
 from ingest.server import create_server
 from storage.hotstore import HotStore
 from storage.lifecycle import Closing
 from storage.manifest import Manifest
 from storage.multihot import hot_dir
-from storage.pseudonym import Pseudonymiser, load_or_create_key
 from storage.retention import cutoff_day
 from storage.settings import Settings
 from storage.venues import VenueRegistry
@@ -165,17 +162,8 @@ class ProcessNode(Closing):
         self.keyring = KeyRing.load_or_create(venue_keys_path(root))
         self.tokens = DeviceTokens.load(tokens_path(settings))
         self.sink = QueueSink(people) if people is not None else None
-        pseudonyms = PseudonymCache(
-            Pseudonymiser(load_or_create_key(root / "pseudonym.key")), self.sink
-        )
-        self.ingestor = Ingestor(
-            self.data.hot,
-            self.venues,
-            QrVerifier(self.keyring.verifying_keys()),
-            pseudonyms,
-            skew_s=settings.ingest_clock_skew_s,
-            retention_days=settings.retention_days,
-            contacts=self.sink,
+        self.ingestor = build_ingestor(
+            settings, self.data.hot, self.venues, self.keyring, self.sink, contacts=self.sink
         )
         self._stop = threading.Event()
         self._follower = threading.Thread(target=self._follow, name="follower", daemon=True)
