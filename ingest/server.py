@@ -339,11 +339,12 @@ def create_server(
         options=[
             ("grpc.max_receive_message_length", settings.ingest_max_message_bytes),
             ("grpc.max_send_message_length", 64 * 1024 * 1024),
-            # a fixed 512 KiB HTTP/2 window per stream instead of BDP probing (which grows it
-            # to megabytes): room for ~10 batches ahead, and a stream we are not reading
-            # (window full, or refused) cannot park more than that in gRPC's buffers
+            # a fixed 256 KiB HTTP/2 window per stream instead of BDP probing (which grows it
+            # to megabytes): room for ~7 1,000-scan batches ahead, and a stream we are not
+            # reading (window full, or refused) cannot park more than that in gRPC's buffers
+            # (under a flood that is once per gateway: up to 100 MiB at 200 gateways with 512 KiB)
             ("grpc.http2.bdp_probe", 0),
-            ("grpc.http2.lookahead_bytes", 512 * 1024),
+            ("grpc.http2.lookahead_bytes", 256 * 1024),
             ("grpc.so_reuseport", int(settings.ingest_processes > 1)),
         ],
         maximum_concurrent_rpcs=settings.ingest_max_streams + 4096,

@@ -46,6 +46,8 @@ _K: Final = 7
 _BITS_PER_KEY: Final = 16
 #: bytes per scan of the active table at its fullest (rows 40 B + slots <= 32 B)
 ACTIVE_BYTES_PER_SCAN: Final = 72
+#: rows gathered and written at a time when a run file is written
+_WRITE_ROWS: Final = 1 << 16
 _generation = itertools.count()
 
 
@@ -93,7 +95,10 @@ class _Run:
         tmp = path.with_suffix(".tmp")
         with tmp.open("wb") as f:
             f.write(hashes[order].data)
-            f.write(rows[order].data)
+            # the rows gathered a slice at a time: a whole sorted copy was ~40 B per scan of
+            # the active table again, at the moment memory peaks (the freeze)
+            for lo in range(0, self.n, _WRITE_ROWS):
+                f.write(rows[order[lo : lo + _WRITE_ROWS]].data)
         tmp.replace(path)
 
     def hashes(self) -> U64:
@@ -168,6 +173,10 @@ class SpillingScanIdIndex:
         verdicts = np.zeros(len(scans), dtype=np.uint8)
         if len(scans) == 0:
             return verdicts
+        if len(self._active) and len(self._active) + len(scans) > self._limit:
+            # freeze first: a group added on top of a nearly full table made it reallocate
+            # its rows at twice the limit (and copy them) just before the freeze
+            self._freeze()
         if not self._runs:
             verdicts = self._active.add(scans)
         else:

@@ -152,7 +152,7 @@ class HotStore(Closing):
         n_shards: int = 16,
         sealed: Mapping[int, int] | None = None,
         queue_size: int = 1024,
-        max_group_scans: int = 262_144,
+        max_group_scans: int = 65_536,
         sync: bool = True,
         index_capacity: int = 0,
         tail_memory_bytes: int = 32 << 20,
@@ -165,6 +165,9 @@ class HotStore(Closing):
         the manifest): those batches stay out of the tail. `sync=False` is for benchmarks only.
         `index_capacity` pre-sizes the exactly-once index so the writer does not pause to
         rehash it while a busy day fills it (it still grows past that).
+        `max_group_scans` caps one group commit: its arrays exist several times over (joined,
+        index rows, sorted, packed), so under a flood 262,144-scan groups held tens of MiB at
+        once; one sync still covers every group written meanwhile.
         `tail_memory_bytes` bounds the unsealed scans kept in memory for readers; older tail
         values are read back from the log when asked for (`tail_scans`).
         With `spill_dir` and `index_memory_bytes` > 0 the exactly-once index keeps about that
