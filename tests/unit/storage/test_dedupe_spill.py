@@ -83,3 +83,18 @@ def test_hot_store_with_a_spilling_index_stays_exactly_once(tmp_path: Path) -> N
         assert (hot.submit(new[:10]).result() == Verdict.DUPLICATE).all()
         assert (hot.submit(old[:10]).result() == Verdict.ACCEPTED).all()  # retired: new again
         assert hot.stats().index_entries == 3_010
+
+
+def test_a_batch_that_would_overflow_the_active_table_freezes_it_first(tmp_path: Path) -> None:
+    index = SpillingScanIdIndex(tmp_path, active_limit=1_000)
+    reference: dict[bytes, bytes] = {}
+    first = random_scans(900, seed=4)
+    assert index.add(first).tolist() == _expected(reference, first)
+    assert index.runs == 0
+    second = np.concatenate([random_scans(300, seed=5), first[:10]])
+    assert index.add(second).tolist() == _expected(reference, second)
+    # the 900 were frozen before the 310 went in (the table never held 1,210 rows)
+    (run,) = tmp_path.rglob("*.idx")
+    assert run.stat().st_size == 900 * (8 + 40)  # hash column + 5-word rows
+    assert len(index) == len(reference)
+    index.close()
