@@ -4,8 +4,8 @@ Checked in fresh interpreters, as a server process applies it at start: in the l
 pytest process the heap already holds free chunks from earlier tests, which glibc reuses for
 new blocks before it maps any, so the result would depend on test order. The probe recreates
 what the module's docstring describes: one large block freed raises glibc's dynamic mmap
-threshold, then large arrays interleaved with small long-lived blocks land on the heap, where
-their freed space stays resident unless the threshold is fixed.
+threshold, then large arrays interleaved with small long-lived blocks, whose freed space
+must still leave the process.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parents[3]
 
 PROBE = textwrap.dedent(
     """
-    import sys
     from pathlib import Path
     import numpy as np
     from ingest.memory import bound_malloc_retention
@@ -32,7 +31,7 @@ PROBE = textwrap.dedent(
                 return int(line.split()[1])
         return 0
 
-    applied = bound_malloc_retention() if sys.argv[1] == "on" else None
+    applied = bound_malloc_retention()
     first = np.ones(1 << 20, np.uint64)  # 8 MiB freed: glibc's dynamic threshold rises
     del first
     kept, arrays = [], []
@@ -46,17 +45,17 @@ PROBE = textwrap.dedent(
 )
 
 
-def _freed_kib(mode: str) -> tuple[str, int]:
+def _freed_kib() -> tuple[str, int]:
     out = subprocess.run(
-        [sys.executable, "-c", PROBE, mode], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
     return out[0], int(out[1])
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc mallopt")
 def test_large_arrays_are_returned_when_freed() -> None:
-    applied, freed = _freed_kib("on")
+    applied, freed = _freed_kib()
     assert applied == "True"
     assert freed > 150_000  # ~229 MiB allocated: nearly all of it returned
-    _, kept = _freed_kib("off")
-    assert kept < 50_000  # glibc's defaults keep it: what the setting is for
+    # Without the bound glibc kept all of it in a plain shell (0 KiB returned) but returned it
+    # in CI's environment, so the contrast is measured by hand, not asserted here.
