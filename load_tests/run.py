@@ -184,7 +184,9 @@ def _slow_engine(node: NodeServers, delay_ms: float) -> None:
 
         def __getattr__(self, name: str) -> Any:
             value = getattr(self._inner, name)
-            if name.startswith("trace"):
+            # trace_case/trace_many/..., and batch_pass: the pass `tracing.batch.trace_cases`
+            # (TraceCases and the case-trace worker) runs, so every trace path is slowed
+            if name.startswith("trace") or name == "batch_pass":
 
                 def slow(*args: Any, **kwargs: Any) -> Any:
                     time.sleep(delay_ms / 1000)
