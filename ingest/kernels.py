@@ -132,3 +132,34 @@ def _pack(
         out[k, 7] = t[i]
         out[k, 8] = np.uint32(directions[i]) | (np.uint32(category[i]) << np.uint32(8))
         k += 1
+
+
+@njit(cache=CACHE, nogil=NOGIL)
+def _settle(
+    why: U8,
+    why_verdict: U8,
+    rows: npt.NDArray[np.intp],
+    stored: U8,
+    from_store: U8,
+    conflict_why: int,
+    accepted_verdict: int,
+    duplicate_verdict: int,
+    verdicts: U8,
+) -> tuple[int, int]:  # pragma: no cover
+    """Final verdict per row: the check's, overridden by the store's for the stored `rows`
+    (a store CONFLICT also becomes the row's Why). Returns (accepted, duplicate)."""
+    for i in range(why.shape[0]):
+        verdicts[i] = why_verdict[why[i]]
+    for k in range(rows.shape[0]):
+        r = rows[k]
+        verdicts[r] = from_store[stored[k]]
+        if stored[k] == 2:  # storage.dedupe.Verdict.CONFLICT
+            why[r] = conflict_why
+    accepted = 0
+    duplicate = 0
+    for i in range(verdicts.shape[0]):
+        if verdicts[i] == accepted_verdict:
+            accepted += 1
+        elif verdicts[i] == duplicate_verdict:
+            duplicate += 1
+    return accepted, duplicate

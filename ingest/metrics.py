@@ -62,8 +62,20 @@ class IngestMetrics:
             registry=r,
         )
 
-    def count_verdicts(self, verdicts: npt.NDArray[np.uint8]) -> None:
-        """Add one batch's verdicts to the per-verdict counters."""
+    def count_verdicts(
+        self, verdicts: npt.NDArray[np.uint8], *, accepted: int = -1, duplicate: int = 0
+    ) -> None:
+        """Add one batch's verdicts to the per-verdict counters.
+
+        With the batch's `accepted` and `duplicate` counts and nothing rejected (the common
+        case), two increments replace the bincount (~5 µs a batch on the event loop).
+        """
+        if accepted >= 0 and accepted + duplicate == len(verdicts):
+            if accepted:
+                self._by_verdict[Verdict.ACCEPTED].inc(accepted)
+            if duplicate:
+                self._by_verdict[Verdict.DUPLICATE].inc(duplicate)
+            return
         counts = np.bincount(verdicts, minlength=len(self._by_verdict))
         for value in np.flatnonzero(counts[: len(self._by_verdict)]).tolist():
             self._by_verdict[value].inc(int(counts[value]))

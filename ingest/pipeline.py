@@ -25,7 +25,7 @@ from typing import Final, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from ingest.kernels import _pack
+from ingest.kernels import _pack, _settle
 from ingest.pseudocache import PseudonymCache
 from ingest.qrcode import QrVerifier
 from ingest.validation import (
@@ -53,6 +53,8 @@ _FROM_STORE: Final = np.array(
 
 
 _STORED: Final = (Verdict.ACCEPTED, Verdict.DUPLICATE)
+_NO_ROWS: Final = np.zeros(0, np.intp)
+_NO_STORE: Final = np.zeros(0, np.uint8)
 
 
 class VenueSource(Protocol):
@@ -178,13 +180,19 @@ class Ingestor:
     def finish(self, prepared: Prepared, stored: U8 | None) -> Outcome:
         """Final verdicts once the store answered (`stored` is None when nothing was stored)."""
         why = prepared.checked.why
-        verdicts = WHY_VERDICT[why]
-        if stored is not None and len(prepared.rows):
-            mapped = _FROM_STORE[stored]
-            verdicts[prepared.rows] = mapped
-            why[prepared.rows[mapped == Verdict.CONFLICT]] = Why.CONFLICT
-        accepted = int(np.count_nonzero(verdicts == Verdict.ACCEPTED))
-        duplicate = int(np.count_nonzero(verdicts == Verdict.DUPLICATE))
+        verdicts = np.empty(len(why), np.uint8)
+        rows, store = (prepared.rows, stored) if stored is not None else (_NO_ROWS, _NO_STORE)
+        accepted, duplicate = _settle(
+            why,
+            WHY_VERDICT,
+            rows,
+            store,
+            _FROM_STORE,
+            int(Why.CONFLICT),
+            int(Verdict.ACCEPTED),
+            int(Verdict.DUPLICATE),
+            verdicts,
+        )
         rejections = []
         if accepted + duplicate < len(verdicts):
             for i in np.flatnonzero(why != Why.OK).tolist():

@@ -203,7 +203,9 @@ class IngestServicer:
             except ENDING as exc:
                 await self.refuse(context, exc)
                 raise AssertionError("unreachable") from None
-            self.metrics.count_verdicts(outcome.verdicts)
+            self.metrics.count_verdicts(
+                outcome.verdicts, accepted=outcome.accepted, duplicate=outcome.duplicate
+            )
             self.metrics.batches.labels("unary").inc()
             self.metrics.ack_latency.labels("unary").observe(time.perf_counter() - received)
             return codec.submit_response(outcome)

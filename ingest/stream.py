@@ -107,7 +107,9 @@ async def serve_stream(
                     break
                 outcome = calls.ingestor.finish(item.prepared, stored)
                 ack = codec.batch_ack(item.batch_id, outcome)
-                metrics.count_verdicts(outcome.verdicts)
+                metrics.count_verdicts(
+                    outcome.verdicts, accepted=outcome.accepted, duplicate=outcome.duplicate
+                )
             await context.write(ack)
             batches.inc()
             latency.observe(time.perf_counter() - item.received)
