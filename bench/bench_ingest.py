@@ -76,6 +76,13 @@ async def _transport_server() -> tuple[Any, int]:
     return server, port
 
 
+def child_env(**extra: str) -> dict[str, str]:
+    """A server child's environment: this checkout first on PYTHONPATH, then the caller's own
+    entries (packages installed with `pip --target`, on a machine without the venv)."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, **extra, "PYTHONPATH": path}
+
+
 def serve_child(mode: str, data_dir: Path, index_capacity: int = 32_000_000) -> None:
     """Run one server until stdin closes; print its port first."""
 
@@ -146,7 +153,7 @@ class Child:
                 str(index_capacity),
             ],
             cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env=child_env(),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

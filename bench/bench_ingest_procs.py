@@ -31,7 +31,16 @@ import grpc
 import numpy as np
 
 from api.protos.checkin.v1 import ingest_pb2 as pb
-from bench.bench_ingest import OPTIONS, STREAM, UNARY, BatchMaker, _scan, cpu_seconds, prepare
+from bench.bench_ingest import (
+    OPTIONS,
+    STREAM,
+    UNARY,
+    BatchMaker,
+    _scan,
+    child_env,
+    cpu_seconds,
+    prepare,
+)
 from ingest.client import auth_metadata
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,13 +50,11 @@ LOCAL = [*OPTIONS, ("grpc.use_local_subchannel_pool", 1)]
 
 def start_node(data_dir: Path, processes: int) -> tuple[subprocess.Popen[str], int]:
     """`qrtrace serve --processes N` on port 0; returns (process, ingest port)."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "QRTRACE_LOG_LEVEL": "WARNING",
-        "QRTRACE_INGEST_MAX_MESSAGE_BYTES": str(64 << 20),
-        "QRTRACE_HOT_INDEX_CAPACITY": "8000000",
-    }
+    env = child_env(
+        QRTRACE_LOG_LEVEL="WARNING",
+        QRTRACE_INGEST_MAX_MESSAGE_BYTES=str(64 << 20),
+        QRTRACE_HOT_INDEX_CAPACITY="8000000",
+    )
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "api.cli.main", "serve", "--processes", str(processes),
