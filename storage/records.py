@@ -14,6 +14,7 @@ catches the other failure modes (a bit flip on disk, a value written by a future
 
 from __future__ import annotations
 
+import struct
 import zlib
 from typing import Final
 
@@ -49,6 +50,7 @@ _HEADER_DTYPE: Final = np.dtype(
     [("magic", "S2"), ("version", "u1"), ("reserved", "u1"), ("count", "<u4"), ("crc", "<u4")]
 )
 HEADER_SIZE: Final = _HEADER_DTYPE.itemsize
+_HEADER: Final = struct.Struct("<2sBBII")
 
 SECONDS_PER_DAY: Final = 86_400
 
@@ -128,13 +130,10 @@ def pack(scans: ScanArray) -> bytes:
     """One batch as header + records, ready to be one RocksDB value."""
     if scans.dtype != SCAN_DTYPE:
         raise ValueError(f"expected dtype {SCAN_DTYPE}, got {scans.dtype}")
-    body = np.ascontiguousarray(scans).tobytes()
-    header = np.zeros(1, dtype=_HEADER_DTYPE)
-    header["magic"] = _MAGIC
-    header["version"] = _VERSION
-    header["count"] = len(scans)
-    header["crc"] = zlib.crc32(body)
-    return header.tobytes() + body
+    body = memoryview(np.ascontiguousarray(scans)).cast("B")
+    # struct, not a structured numpy header, and one copy of the records: the writer packs
+    # every (day, shard) value of every group commit
+    return _HEADER.pack(_MAGIC, _VERSION, 0, len(scans), zlib.crc32(body)) + body
 
 
 def unpack(value: bytes, *, where: str = "batch") -> ScanArray:
