@@ -130,7 +130,7 @@ def pack(scans: ScanArray) -> bytes:
     """One batch as header + records, ready to be one RocksDB value."""
     if scans.dtype != SCAN_DTYPE:
         raise ValueError(f"expected dtype {SCAN_DTYPE}, got {scans.dtype}")
-    body = memoryview(np.ascontiguousarray(scans)).cast("B")
+    body = np.ascontiguousarray(scans).data.cast("B")
     # struct, not a structured numpy header, and one copy of the records: the writer packs
     # every (day, shard) value of every group commit
     return _HEADER.pack(_MAGIC, _VERSION, 0, len(scans), zlib.crc32(body)) + body
