@@ -159,6 +159,16 @@ def _zeroed_slots(cap: int) -> U64:
     return np.frombuffer(region, dtype=np.uint64)
 
 
+def _row_store(n: int) -> U64:
+    """Room for `n` rows, touched only as rows are appended; large ones page-aligned.
+
+    Large stores come from `_zeroed_slots` (anonymous memory, huge pages asked for), so
+    their start is page-aligned: the spilling index writes a frozen table's rows to its run
+    file with direct I/O, which needs that (`storage.dedupe_spill`).
+    """
+    return _zeroed_slots(n * _ROW).reshape(n, _ROW)
+
+
 @njit(cache=CACHE, nogil=NOGIL)
 def _split(words: npt.NDArray[np.uint32], rows: U64) -> None:  # pragma: no cover
     for i in range(words.shape[0]):
@@ -200,8 +210,7 @@ class ScanIdIndex:
         while cap < 2 * self._capacity:
             cap *= 2
         self._slots = _zeroed_slots(cap)
-        # np.empty: pages are touched only as rows are appended
-        self._rows = np.empty((max(self._capacity, _MIN_CAPACITY), _ROW), dtype=np.uint64)
+        self._rows = _row_store(max(self._capacity, _MIN_CAPACITY))
         self._count = 0
         self._initial = (len(self._rows), cap)
 
@@ -240,7 +249,7 @@ class ScanIdIndex:
 
     def _grow(self, need: int) -> None:
         if need > len(self._rows):
-            rows = np.empty((max(need, 2 * len(self._rows)), _ROW), dtype=np.uint64)
+            rows = _row_store(max(need, 2 * len(self._rows)))
             rows[: self._count] = self._rows[: self._count]
             self._rows = rows
         cap = len(self._slots)

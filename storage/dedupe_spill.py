@@ -33,6 +33,7 @@ import itertools
 import mmap
 import os
 import shutil
+import threading
 from pathlib import Path
 from typing import Final
 
@@ -55,21 +56,34 @@ _K: Final = 7
 _BITS_PER_KEY: Final = 16
 #: bytes per scan of the active table at its fullest (rows 40 B + slots <= 32 B)
 ACTIVE_BYTES_PER_SCAN: Final = 72
-#: rows read back at a time when the filter is rebuilt from the run files
-_READ_ROWS: Final = 1 << 16
+#: index entries read back at a time when the filter is rebuilt from the run files
+_READ_ENTRIES: Final = 1 << 18
+#: low bits of an index entry holding its row number (the hash's top 40 bits above them):
+#: a run holds at most 2^24 rows, so the active table at most half that and adds are cut
+#: into parts of at most a quarter (a freeze holds at most the limit plus one part)
+_ROW_BITS: Final = 24
+_MAX_ACTIVE: Final = 1 << (_ROW_BITS - 1)
+_MAX_PART: Final = 1 << (_ROW_BITS - 2)
 #: rows a run file's bucket holds on average at least (its bucket count is a power of two)
 _ROWS_PER_BUCKET: Final = 4
 #: u64 words of a row: key hi, key lo, 3 content words (`storage.dedupe`)
 _ROW: Final = 5
+#: alignment of direct I/O (buffer, offset and length): a page covers every block size
+_PAGE: Final = mmap.PAGESIZE
 _generation = itertools.count()
 
 
 @njit(cache=CACHE, nogil=NOGIL, inline="always")
 def _bloom_block(bits: U64, h: np.uint64) -> tuple[np.uint64, np.uint64]:  # pragma: no cover
-    """The first word of the key's 512-bit block, and the bits to set/test within it."""
+    """The first word of the key's 512-bit block, and the bits to set/test within it.
+
+    Only the hash's top 40 bits count (`_ROW_BITS` below them hold a run entry's row
+    number), so a run's index alone rebuilds the filter. The block comes from the top 32
+    bits by multiply-shift, monotone in them: keys in bucket order sweep the filter in order.
+    """
     n_blocks = np.uint64(bits.shape[0] // _BLOCK_WORDS)
-    base = ((h >> np.uint64(32)) % n_blocks) * np.uint64(_BLOCK_WORDS)
-    x = h * np.uint64(0xFF51AFD7ED558CCD)
+    base = (((h >> np.uint64(32)) * n_blocks) >> np.uint64(32)) * np.uint64(_BLOCK_WORDS)
+    x = (h >> np.uint64(_ROW_BITS)) * np.uint64(0xFF51AFD7ED558CCD)
     x ^= x >> np.uint64(29)
     return base, x
 
@@ -112,50 +126,45 @@ def _bloom(bits: U64, rows: U64, add: bool, out: Mask) -> None:  # pragma: no co
 
 
 @njit(cache=CACHE, nogil=NOGIL)
-def _bucket_index(
-    rows: U64, shift: int, row_bits: int, offsets: U32, entries: U32
-) -> None:  # pragma: no cover
-    """Counting sort of the rows by bucket (`hash >> shift`) into tagged row numbers.
+def _bloom_entries(bits: U64, entries: U64) -> None:  # pragma: no cover
+    """Add a run's keys to the filter from its index entries (in bucket order: a sweep)."""
+    for i in range(entries.shape[0]):
+        _bloom_add(bits, entries[i])
+
+
+@njit(cache=CACHE, nogil=NOGIL)
+def _bucket_index(rows: U64, shift: int, offsets: U32, entries: U64) -> None:  # pragma: no cover
+    """Counting sort of the rows by bucket (`hash >> shift`) into index entries.
 
     `offsets` (buckets + 1, zeroed) ends as each bucket's first position in `entries`, and
-    `entries` as `tag << row_bits | row` bucket by bucket (insertion order within one), the
-    tag being the hash's low `32 - row_bits` bits: a probe reads a row only on a tag match.
+    `entries` as the hash's top 40 bits over the row number (`_ROW_BITS`), bucket by bucket
+    (insertion order within one): a probe reads a row only when those 40 bits match.
     """
     n = rows.shape[0]
     s = np.uint64(shift)
-    tag_mask = (np.uint64(1) << np.uint64(32 - row_bits)) - np.uint64(1)
+    low = np.uint64(_ROW_BITS)
     bucket = np.empty(n, dtype=np.uint32)
-    tagged = np.empty(n, dtype=np.uint32)
     for i in range(n):
-        h = _hash(rows[i, 0], rows[i, 1])
-        b = np.uint32(h >> s)
+        b = np.uint32(_hash(rows[i, 0], rows[i, 1]) >> s)
         bucket[i] = b
-        tagged[i] = ((h & tag_mask) << np.uint64(row_bits)) | np.uint64(i)
         offsets[b + 1] += 1
     for k in range(1, offsets.shape[0]):
         offsets[k] += offsets[k - 1]
     fill = offsets[:-1].copy()
     for i in range(n):
-        entries[fill[bucket[i]]] = tagged[i]
+        h = _hash(rows[i, 0], rows[i, 1])
+        entries[fill[bucket[i]]] = ((h >> low) << low) | np.uint64(i)
         fill[bucket[i]] += 1
 
 
 @njit(cache=CACHE, nogil=NOGIL)
 def _probe(  # noqa: PLR0917 - arrays in, verdicts out, like the other kernels
-    offsets: U32,
-    entries: U32,
-    rows: U64,
-    shift: int,
-    row_bits: int,
-    query: U64,
-    verdicts: U8,
-    found: Mask,
+    offsets: U32, entries: U64, rows: U64, shift: int, query: U64, verdicts: U8, found: Mask
 ) -> None:  # pragma: no cover
     """For each query row not `found` yet whose key is in this run: its verdict, found."""
     s = np.uint64(shift)
-    rb = np.uint64(row_bits)
-    tag_mask = (np.uint64(1) << np.uint64(32 - row_bits)) - np.uint64(1)
-    row_mask = (np.uint64(1) << rb) - np.uint64(1)
+    low = np.uint64(_ROW_BITS)
+    row_mask = (np.uint64(1) << low) - np.uint64(1)
     for i in range(query.shape[0]):
         if found[i]:
             continue
@@ -163,10 +172,9 @@ def _probe(  # noqa: PLR0917 - arrays in, verdicts out, like the other kernels
         lo = query[i, 1]
         h = _hash(hi, lo)
         b = h >> s
-        tag = h & tag_mask
         for k in range(offsets[b], offsets[b + np.uint64(1)]):
-            e = np.uint64(entries[k])
-            if (e >> rb) != tag:
+            e = entries[k]
+            if (e >> low) != (h >> low):
                 continue
             r = e & row_mask
             if rows[r, 0] == hi and rows[r, 1] == lo:
@@ -185,42 +193,52 @@ def _bucket_bits(n: int) -> int:
 class _Run:
     """One frozen part in a file: its bucket index, then its rows as the active table held them.
 
-    The index is u32 words: bucket offsets (buckets + 1), then one entry a row, bucket by
-    bucket: its row number and a tag of its hash (`_bucket_index`), padded to 8 bytes. The
-    rows follow in insertion order, written straight from the table's memory (no sorted
-    copy, no gather: the freeze is mostly one write). A filter false positive, the common
-    probe, reads one word of the offsets and one bucket of entries: two pages, not the rows.
+    The index: bucket offsets (buckets + 1 u32, padded to 8 bytes), then one u64 entry a row,
+    bucket by bucket: the row number under the top 40 bits of its key's hash
+    (`_bucket_index`). The rows follow from the next page on, in insertion order, written
+    straight from the table's memory (no sorted copy, no gather). A filter false positive,
+    the common probe, reads one offset and one bucket of entries (two pages), not the rows;
+    a growing filter is rebuilt from the entries alone (~8 B a scan, cached), not the rows.
     """
 
-    def __init__(self, path: Path, rows: U64) -> None:
+    def __init__(self, path: Path, rows: U64, bits: U64) -> None:
+        """Write `rows` to a new run file at `path`, adding their keys to the filter `bits`."""
         self.path = path
         self.n = len(rows)
+        if self.n > 1 << _ROW_BITS:
+            raise ValueError(f"a run holds at most 2^{_ROW_BITS} rows, got {self.n}")
         b = _bucket_bits(self.n)
         self.shift = 64 - b
         self.n_offsets = (1 << b) + 1
-        # row numbers and offsets are u32 words; the tag gets what the row number leaves
-        # (12 bits at the server's ~699 k, none from 2^32 rows: then every entry is read)
-        self.row_bits = max(1, (self.n - 1).bit_length())
-        index = np.zeros(self.n_offsets + self.n + 1, dtype=np.uint32)  # + 1: room to pad
-        offsets, entries = index[: self.n_offsets], index[self.n_offsets : -1]
-        _bucket_index(rows, self.shift, self.row_bits, offsets, entries)
-        self.rows_at = (self.n_offsets + self.n + 1) // 2 * 8
+        self.entries_at = -(-self.n_offsets * 4 // 8) * 8
+        end = self.entries_at + self.n * 8
+        self.rows_at = -(-end // _PAGE) * _PAGE  # page-aligned, for direct I/O
         tmp = path.with_suffix(".tmp")
-        with tmp.open("wb") as f:
-            f.write(index[: self.rows_at // 4].data)
-            f.write(rows.data)
+        tmp.write_bytes(b"")
+        # the rows go to the disk while this thread indexes them (it only reads them too)
+        rows_written = _DirectWrite(tmp, rows, self.rows_at)
+        index = np.zeros(self.rows_at, dtype=np.uint8)
+        offsets = index[: self.n_offsets * 4].view(np.uint32)
+        entries = index[self.entries_at : end].view(np.uint64)
+        _bucket_index(rows, self.shift, offsets, entries)
+        _bloom_entries(bits, entries)
+        with tmp.open("r+b") as f:
+            f.write(index.data)
+            if not rows_written.wait():
+                f.seek(self.rows_at)
+                f.write(rows.data)
         tmp.replace(path)
 
     def add_to(self, bits: U64) -> None:
-        """Add this run's keys to a Bloom filter, reading the rows back a slice at a time."""
-        buf = np.empty((min(self.n, _READ_ROWS), _ROW), dtype=np.uint64)
+        """Add this run's keys to a Bloom filter, reading its entries a slice at a time."""
+        buf = np.empty(min(self.n, _READ_ENTRIES), dtype=np.uint64)
         with self.path.open("rb") as f:
-            f.seek(self.rows_at)
-            for lo in range(0, self.n, _READ_ROWS):
-                part = buf[: min(_READ_ROWS, self.n - lo)]
+            f.seek(self.entries_at)
+            for lo in range(0, self.n, _READ_ENTRIES):
+                part = buf[: min(_READ_ENTRIES, self.n - lo)]
                 if f.readinto(part.data.cast("B")) != part.nbytes:
-                    raise OSError(f"run file {self.path} is shorter than its {self.n} rows")
-                _bloom(bits, part, True, np.zeros(0, dtype=np.bool_))
+                    raise OSError(f"run file {self.path} is shorter than its {self.n} entries")
+                _bloom_entries(bits, part)
 
     def match(self, query: U64, verdicts: U8, found: Mask) -> None:
         """For each query row not `found` yet whose key is in this run: its verdict."""
@@ -233,11 +251,73 @@ class _Run:
 
     def _match(self, region: mmap.mmap, query: U64, verdicts: U8, found: Mask) -> None:
         # a method of its own so that every view of the mapping is gone when it returns
-        index = np.frombuffer(region, dtype=np.uint32, count=self.n_offsets + self.n)
+        offsets = np.frombuffer(region, dtype=np.uint32, count=self.n_offsets)
+        entries = np.frombuffer(region, dtype=np.uint64, count=self.n, offset=self.entries_at)
         rows = np.frombuffer(region, dtype=np.uint64, count=self.n * _ROW, offset=self.rows_at)
-        offsets, entries = index[: self.n_offsets], index[self.n_offsets :]
         table = rows.reshape(self.n, _ROW)
-        _probe(offsets, entries, table, self.shift, self.row_bits, query, verdicts, found)
+        _probe(offsets, entries, table, self.shift, query, verdicts, found)
+
+
+class _DirectWrite:
+    """Write `rows` at byte `at` of `path` bypassing the page cache, in a thread of its own.
+
+    Why: a run's rows (~28 MB at the server's limit) written through the page cache cost
+    ~1-2.5 ms of the writer's CPU per MB on a busy or virtualised host (every page newly
+    allocated, later written back by the kernel too), the largest part of a freeze. Direct
+    I/O hands the table's own pages to the disk (~1 ms of CPU; the disk's time, ~15 ms, is
+    spent while the caller indexes the same rows) and leaves no cached copy behind: the
+    probes read only the index (written through the cache) and, for real repeats, a few
+    rows back from the disk. Needs the rows page-aligned (`storage.dedupe._row_store`) and a
+    file system with `O_DIRECT`: `wait` is False otherwise, and the caller writes them as
+    usual. The tail under a page goes through the cache.
+    """
+
+    def __init__(self, path: Path, rows: U64, at: int) -> None:
+        self._body = rows.nbytes // _PAGE * _PAGE
+        self._flag = getattr(os, "O_DIRECT", 0)
+        self._done = False
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if not self._flag or self._body == 0 or rows.ctypes.data % _PAGE or at % _PAGE:
+            return
+        self._args = (path, rows.data.cast("B"), at)
+        self._thread = threading.Thread(target=self._run, name="run-file-write", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        path, view, at = self._args
+        try:
+            self._done = self._write(path, view, at)
+        except BaseException as exc:  # handed to the caller by `wait`
+            self._error = exc
+
+    def _write(self, path: Path, view: memoryview, at: int) -> bool:
+        try:
+            fd = os.open(path, os.O_WRONLY | self._flag)
+        except OSError:
+            return False
+        try:
+            done = 0
+            while done < self._body:
+                done += os.pwrite(fd, view[done : self._body], at + done)
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+        with path.open("r+b") as f:
+            f.seek(at + self._body)
+            f.write(view[self._body :])
+        return True
+
+    def wait(self) -> bool:
+        """Whether the rows were written (False: not attempted, or the file system refused)."""
+        if self._thread is None:
+            return False
+        self._thread.join()
+        del self._args  # the table's memory is the caller's again
+        if self._error is not None:
+            raise self._error
+        return self._done
 
 
 def _filter_words(design: int) -> int:
@@ -254,11 +334,11 @@ class SpillingScanIdIndex:
             raise ValueError(f"active_limit must be >= 1, got {active_limit}")
         self._dir = Path(spill_dir) / f"gen-{os.getpid()}-{next(_generation)}"
         self._dir.mkdir(parents=True, exist_ok=True)
-        self._limit = active_limit
-        self._active = ScanIdIndex(active_limit)
+        self._limit = min(active_limit, _MAX_ACTIVE)  # 8 M scans, ~600 MB: far above need
+        self._active = ScanIdIndex(self._limit)
         self._runs: list[_Run] = []
         self._frozen = 0
-        self._design = max(capacity, 4 * active_limit)
+        self._design = max(capacity, 4 * self._limit)
         self._bits = _zeroed_slots(_filter_words(self._design))
 
     def __len__(self) -> int:
@@ -278,6 +358,9 @@ class SpillingScanIdIndex:
         """Insert the new scans; return a `Verdict` per row (repeats within `scans` count too)."""
         if scans.dtype != SCAN_DTYPE:
             raise ValueError(f"expected dtype {SCAN_DTYPE}, got {scans.dtype}")
+        if len(scans) > _MAX_PART:  # in parts, in order: the same verdicts as at once
+            parts = [self.add(scans[i : i + _MAX_PART]) for i in range(0, len(scans), _MAX_PART)]
+            return np.concatenate(parts)
         if len(scans) == 0:
             return np.zeros(0, dtype=np.uint8)
         if len(self._active) and len(self._active) + len(scans) > self._limit:
@@ -318,8 +401,7 @@ class SpillingScanIdIndex:
         rows = self._active.rows()
         if self._frozen + len(rows) > self._design:
             self._grow_filter(2 * (self._frozen + len(rows)))
-        run = _Run(self._dir / f"run-{len(self._runs):06d}.idx", rows)
-        _bloom(self._bits, rows, True, np.zeros(0, dtype=np.bool_))
+        run = _Run(self._dir / f"run-{len(self._runs):06d}.idx", rows, self._bits)
         self._runs.append(run)
         self._frozen += run.n
         self._active.clear()

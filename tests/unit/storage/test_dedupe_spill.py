@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import mmap
 import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storage.dedupe import Verdict, split_rows
+from storage import dedupe_spill
+from storage.dedupe import Verdict, _row_store, split_rows
 from storage.dedupe_spill import (
+    _ROW_BITS,
     SpillingScanIdIndex,
     _bloom,
     _bucket_bits,
     _bucket_index,
     _filter_words,
+    _Run,
 )
 from storage.hotstore import HotStore
 from storage.records import RECORD_SIZE
@@ -104,8 +109,9 @@ def test_a_batch_that_would_overflow_the_active_table_freezes_it_first(tmp_path:
     assert index.add(second).tolist() == _expected(reference, second)
     # the 900 were frozen before the 310 went in (the table never held 1,210 rows)
     (run,) = tmp_path.rglob("*.idx")
-    # its index (129 bucket offsets, 900 row numbers, padding: u32 words), its 5-word rows
-    assert run.stat().st_size == 4 * (129 + 900 + 1) + 900 * 40
+    # its index (129 u32 bucket offsets, padded to 8 B, 900 u64 entries) up to a page, its rows
+    page = mmap.PAGESIZE
+    assert run.stat().st_size == -(-(4 * 130 + 8 * 900) // page) * page + 900 * 40
     assert len(index) == len(reference)
     index.close()
 
@@ -168,16 +174,14 @@ def test_bucket_index_is_a_stable_counting_sort_by_hash_prefix() -> None:
     bits = _bucket_bits(len(rows))
     shift = 64 - bits
     offsets = np.zeros((1 << bits) + 1, dtype=np.uint32)
-    entries = np.empty(len(rows), dtype=np.uint32)
-    row_bits = 13
-    _bucket_index(rows, shift, row_bits, offsets, entries)
-    buckets = [_hash_py(int(hi), int(lo)) >> shift for hi, lo in rows[:, :2].tolist()]
+    entries = np.empty(len(rows), dtype=np.uint64)
+    _bucket_index(rows, shift, offsets, entries)
+    hashes = [_hash_py(int(hi), int(lo)) for hi, lo in rows[:, :2].tolist()]
+    buckets = [h >> shift for h in hashes]
     expected = sorted(range(len(rows)), key=lambda i: buckets[i])  # sorted() is stable
-    assert (entries & ((1 << row_bits) - 1)).tolist() == expected
-    tags = [
-        _hash_py(int(hi), int(lo)) & ((1 << (32 - row_bits)) - 1) for hi, lo in rows[:, :2].tolist()
-    ]
-    assert (entries >> row_bits).tolist() == [tags[i] for i in expected]
+    low = (1 << _ROW_BITS) - 1
+    assert [e & low for e in entries.tolist()] == expected
+    assert [e >> _ROW_BITS for e in entries.tolist()] == [hashes[i] >> _ROW_BITS for i in expected]
     counts = np.bincount(buckets, minlength=1 << bits)
     assert offsets.tolist() == [0, *np.cumsum(counts).tolist()]
     assert 4 <= len(rows) / (1 << bits) < 8  # ~4-8 rows a bucket
@@ -204,3 +208,46 @@ def _hash_py(hi: int, lo: int) -> int:
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
     x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
     return x ^ (x >> 31)
+
+
+def test_run_files_hold_the_rows_as_written_directly_or_not(tmp_path: Path) -> None:
+    """Page-aligned rows go to the file with direct I/O where the file system has it."""
+    n = 110_000  # > 4 MiB: a page-aligned row store
+    aligned = _row_store(n)
+    aligned[:] = np.random.default_rng(3).integers(0, 2**63, (n, 5), dtype=np.uint64)
+    assert aligned.ctypes.data % mmap.PAGESIZE == 0
+    unaligned = np.frombuffer(b"\0" * 8 + aligned.tobytes(), np.uint64, offset=8).reshape(n, 5)
+    for name, rows in (("direct", aligned), ("cached", unaligned)):
+        bits = np.zeros(_filter_words(n), dtype=np.uint64)
+        run = _Run(tmp_path / f"{name}.idx", rows, bits)
+        data = (tmp_path / f"{name}.idx").read_bytes()
+        assert data[run.rows_at :] == aligned.tobytes()
+        assert run.rows_at % mmap.PAGESIZE == 0
+    assert (tmp_path / "direct.idx").read_bytes() == (tmp_path / "cached.idx").read_bytes()
+
+
+def test_a_server_sized_table_frozen_to_disk_still_answers_exactly(tmp_path: Path) -> None:
+    index = SpillingScanIdIndex(tmp_path, active_limit=110_000, capacity=1)
+    groups = [random_scans(40_000, seed=40 + i) for i in range(6)]
+    for g in groups:
+        assert (index.add(g) == Verdict.ACCEPTED).all()
+    assert index.runs == 2
+    changed = groups[0][:100].copy()
+    changed["person"] += 1
+    retry = np.concatenate([groups[0][100:500], changed, groups[3][:50]])
+    expected = [Verdict.DUPLICATE] * 400 + [Verdict.CONFLICT] * 100 + [Verdict.DUPLICATE] * 50
+    assert index.add(retry).tolist() == expected
+    index.close()
+
+
+def test_a_huge_add_goes_in_parts_with_the_same_verdicts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dedupe_spill, "_MAX_PART", 97)  # 2^22 in the module: scaled down
+    index = SpillingScanIdIndex(tmp_path, active_limit=150)
+    reference: dict[bytes, bytes] = {}
+    pool = random_scans(400, seed=21)
+    batch = pool[np.random.default_rng(2).integers(0, 400, 1_000)]
+    assert index.add(batch).tolist() == _expected(reference, batch)
+    assert index.runs > 2
+    index.close()
