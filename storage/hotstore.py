@@ -585,6 +585,10 @@ class HotStore(Closing):
             np.unique(np.concatenate(persons)) if persons else np.empty(0, np.uint64),
         )
 
+    def flush(self) -> None:
+        """Write the memtable to files (the log is durable without it: the WAL has it)."""
+        self._db.flush(True)
+
     def stats(self) -> HotStoreStats:
         """A consistent snapshot of the counters."""
         with self._lock:

@@ -95,3 +95,21 @@ def test_cutoff_day_keeps_retention_days_including_today() -> None:
     now = day_bounds(DAY)[0] + 10
     assert cutoff_day(now, 1) == DAY
     assert cutoff_day(now, 21) == DAY - 20
+
+
+def test_purge_removes_expired_values_that_shared_a_flush_with_kept_ones(tmp_path: Path) -> None:
+    """Full-size log values of an expired and a kept day flushed into the same files: the
+    purge must leave no byte of the expired day and every scan of the kept one."""
+    old = DAY - 30
+    with DataDir(tmp_path, n_shards=1, compression=None) as data:
+        data.hot.submit(_marker_scans(old, n=2_000, mark_id=True)).result()
+        data.hot.submit(random_scans(2_000, seed=9)).result()  # DAY, same memtable
+        data.hot.flush()
+        assert _hits(tmp_path, MARK_ID), "the marker should be on disk first"
+        data.purge_before(DAY - 20)
+        assert data.totals.day(DAY).scans == 2_000
+    assert _hits(tmp_path, MARK_ID) == []
+    with DataDir(tmp_path, n_shards=1, compression=None) as data:
+        assert data.hot.tail_days() == [DAY]
+        tail, _, _ = data.hot.tail_scans(DAY)
+        assert len(tail) == 2_000
