@@ -251,3 +251,21 @@ def test_a_huge_add_goes_in_parts_with_the_same_verdicts(
     assert index.add(batch).tolist() == _expected(reference, batch)
     assert index.runs > 2
     index.close()
+
+
+@pytest.mark.parametrize("few", [0, 1_000_000])
+def test_run_probes_by_mapping_or_by_small_reads_agree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, few: int
+) -> None:
+    """Each run file is read through a mapping, or with small reads for a few candidates."""
+    monkeypatch.setattr(dedupe_spill, "_FEW", few)
+    index = SpillingScanIdIndex(tmp_path, active_limit=300, capacity=1)
+    reference: dict[bytes, bytes] = {}
+    pool = random_scans(3_000, seed=31)
+    rng = np.random.default_rng(7)
+    for size in (400, 1, 2, 700, 3, 250, 5, 1_000, 1, 60):
+        batch = pool[rng.integers(0, len(pool), size)].copy()
+        batch["t"][rng.random(size) < 0.2] += 1  # same id, different content
+        assert index.add(batch).tolist() == _expected(reference, batch)
+    assert index.runs >= 5
+    index.close()
