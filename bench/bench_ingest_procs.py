@@ -35,6 +35,7 @@ from bench.bench_ingest import (
     OPTIONS,
     STREAM,
     UNARY,
+    WINDOW,
     BatchMaker,
     _scan,
     child_env,
@@ -87,16 +88,20 @@ async def _stream(port: int, token: str, codes: list[str], kw: dict[str, Any]) -
                 STREAM, request_serializer=None, response_deserializer=pb.BatchAck.FromString
             )
 
+            room = asyncio.Event()
+
             async def requests() -> Any:
                 while time.perf_counter() < stop_at:
                     k, raw = maker.make()
                     sent.add(k)
                     yield raw
-                    while len(sent) > 32 and time.perf_counter() < stop_at:
-                        await asyncio.sleep(0.0005)
+                    while len(sent) > WINDOW:
+                        room.clear()
+                        await room.wait()
 
             async for ack in call(requests(), metadata=auth_metadata(token)):
                 sent.discard(ack.batch_id)
+                room.set()
                 if counting:
                     acked += ack.accepted
 
