@@ -5,26 +5,31 @@ retry may arrive (the day's end plus grace). A flood at capacity accepts tens of
 scans in half a minute, so memory grew by gigabytes. Now only the newest scans (at most
 `active_limit`) sit in that exact in-memory table ("active"). When it is full it is frozen:
 
-- its rows (key and content, 5 words as in memory) are written to a run file as the table
-  holds them, in one write, after a bucket index: the row numbers grouped by the top `B`
-  bits of a 64-bit hash of the scan id (~4-8 rows a bucket), from one counting-sort pass.
-  The run files were sorted by hash before: an `argsort` (~21 ms of a ~75 ms freeze), a
-  gathered copy of the rows and a hash column, all gone (a probe recomputes the hash);
-- its hashes go into one blocked Bloom filter shared by all runs (16 bits per key, one
-  512-bit block per key: ~0.1 % false positives, one cache line per probe, prefetched);
+- its rows (key and content, 5 words as in memory) go to a run file as the table holds
+  them, with direct I/O, while a counting-sort pass builds the run's bucket index: per
+  bucket of the key hash's top bits (~4-8 rows a bucket), entries of the row number and
+  the hash's top 40 bits (`_Run`). Run files were sorted by hash before: an `argsort`
+  (~21 ms), a gathered sorted copy and a cached write made the freeze ~17 % of the stream
+  benchmark's writer thread;
+- its keys go into one blocked Bloom filter shared by all runs (16 bits per key, one
+  512-bit block per key: ~0.1 % false positives, one cache line per probe, prefetched),
+  added from the index entries in bucket order (a sweep of the filter); a filter that must
+  grow is rebuilt from the runs' entries, not their rows;
 - the table is then emptied in place (`ScanIdIndex.clear`), not reallocated: its pages stay
   mapped, so the next inserts pay no first-touch page faults (a fresh table's inserts were
-  ~1.6x slower), and the memory is what the old table held until it was freed.
+  ~1.6x slower); its memory is what the old table held until it was freed.
 
 A query probes the filter first; only its rare positives (and real repeats of old scans)
-read the run files, newest first, memory-mapped for the look-up and unmapped after, so they
-never stay in the server's memory; a probe reads its bucket's offsets, row numbers and rows.
-The comparison is the active table's: whole key, then whole content (DUPLICATE vs CONFLICT),
-so verdicts stay exact; the filter only decides who may skip the files. Run files are
-derived data: the hot log is the authority, the hot store deletes them at open and rebuilds
-the index from the log, so their format carries no version.
+read the run files, newest first: a few with small reads, more through a memory mapping
+unmapped after, so the files never stay in the server's memory. A false positive reads one
+bucket's offset and entries; a row only where 40 bits of hash match. The comparison is the
+active table's: whole key, then whole content (DUPLICATE vs CONFLICT), so verdicts stay
+exact; the filter only decides who may skip the files. Run files are derived data: the hot
+log is the authority, the hot store deletes them at open and rebuilds the index from the
+log, so their format carries no version.
 
-Not thread-safe: the hot store's writer owns it (as `ScanIdIndex`).
+Not thread-safe: the hot store's writer owns it (as `ScanIdIndex`); a freeze runs its
+direct write in a short-lived thread of its own and joins it.
 """
 
 from __future__ import annotations
