@@ -71,7 +71,7 @@ def start_node(data_dir: Path, processes: int) -> tuple[subprocess.Popen[str], i
         if match:
             threading.Thread(target=proc.stderr.read, daemon=True).start()
             return proc, int(match.group(1))
-    raise RuntimeError(f"node did not start (exit {proc.wait()})")
+    raise RuntimeError(f"node did not start (exit {proc.wait()}):{seen[-2000:]}")
 
 
 async def _stream(port: int, token: str, codes: list[str], kw: dict[str, Any]) -> dict[str, Any]:

@@ -129,7 +129,7 @@ class Settings(BaseSettings):
         default=64, ge=1, description="Concurrent StreamScans calls; more get RESOURCE_EXHAUSTED."
     )
     ingest_stream_window: int = Field(
-        default=32, ge=1, le=1024, description="Batches of one stream in flight before its ack."
+        default=16, ge=1, le=1024, description="Batches of one stream in flight before its ack."
     )
     ingest_max_inflight_scans: int = Field(
         default=262_144,
