@@ -196,15 +196,35 @@ def measure(processes: int, args: argparse.Namespace) -> dict[str, Any]:
             row["cpu_supervisor"] = cpu[proc.pid] / wall if processes > 1 else 0.0
             row["cpu_node"] = sum(cpu.values()) / wall
             if args.unary:
-                ukw = {"seconds": args.seconds, "conns": 4}
+                ukw = {"seconds": args.unary_seconds or args.seconds, "conns": 4}
                 row["unary_scans_per_s"] = run_clients(
                     "unary", args.clients, port, token, codes, ukw
                 )
             row["load_after"] = os.getloadavg()[0]
+            # printed before the node's shutdown (which seals everything streamed: minutes
+            # after a long run), so a run cut short still reports what it measured
+            sys.stdout.write(_line(row, None))
+            sys.stdout.flush()
         finally:
             proc.terminate()
             proc.wait(120)
     return row
+
+
+def _line(row: dict[str, Any], base: dict[str, Any] | None) -> str:
+    """One row as text; with `base`, its ratios to that row."""
+    line = f"processes={row['processes']}: stream {row['stream_scans_per_s']:,.0f} scans/s"
+    if base is not None:
+        ratio = row["stream_scans_per_s"] / base["stream_scans_per_s"]
+        line += f" (x{ratio:.2f} vs {base['processes']})"
+    if "unary_scans_per_s" in row:
+        line += f", unary {row['unary_scans_per_s']:,.0f} scans/s"
+        if base is not None:
+            line += f" (x{row['unary_scans_per_s'] / base['unary_scans_per_s']:.2f})"
+    return line + (
+        f"; node CPU {row['cpu_node']:.2f} cores (supervisor {row['cpu_supervisor']:.2f})"
+        f"; load avg {row['load_before']:.2f} -> {row['load_after']:.2f}\n"
+    )
 
 
 def main() -> None:
@@ -218,24 +238,13 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=4, help="streams (connections) each")
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--no-unary", dest="unary", action="store_false")
+    parser.add_argument("--unary-seconds", type=float, default=None, help="default: --seconds")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     args = parser.parse_args()
     rows = [measure(n, args) for n in args.processes]
-    base = rows[0]
+    sys.stdout.write("summary:\n")
     for row in rows:
-        ratio = row["stream_scans_per_s"] / base["stream_scans_per_s"]
-        line = (
-            f"processes={row['processes']}: stream {row['stream_scans_per_s']:,.0f} scans/s"
-            f" (x{ratio:.2f} vs {base['processes']})"
-        )
-        if "unary_scans_per_s" in row:
-            uratio = row["unary_scans_per_s"] / base["unary_scans_per_s"]
-            line += f", unary {row['unary_scans_per_s']:,.0f} scans/s (x{uratio:.2f})"
-        line += (
-            f"; node CPU {row['cpu_node']:.2f} cores (supervisor {row['cpu_supervisor']:.2f})"
-            f"; load avg {row['load_before']:.2f} -> {row['load_after']:.2f}\n"
-        )
-        sys.stdout.write(line)
+        sys.stdout.write(_line(row, rows[0]))
     if args.json is not None:
         args.json.write_text(json.dumps(rows, indent=1))
 
