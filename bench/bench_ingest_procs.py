@@ -30,6 +30,7 @@ from typing import Any
 import grpc
 import numpy as np
 
+import bench.bench_ingest as single
 from api.protos.checkin.v1 import ingest_pb2 as pb
 from bench.bench_ingest import (
     OPTIONS,
@@ -200,6 +201,17 @@ def measure(processes: int, args: argparse.Namespace) -> dict[str, Any]:
                 row["unary_scans_per_s"] = run_clients(
                     "unary", args.clients, port, token, codes, ukw
                 )
+                # the DESIGN §9 latency point: open loop at half the capacity just measured
+                half = single.run_clients(
+                    "unary",
+                    args.clients,
+                    port=port,
+                    token=token,
+                    codes=codes,
+                    seconds=ukw["seconds"],
+                    rate=row["unary_scans_per_s"] / 2,
+                )
+                row["unary_half_p50_ms"], row["unary_half_p99_ms"] = half["p50_ms"], half["p99_ms"]
             row["load_after"] = os.getloadavg()[0]
             # printed before the node's shutdown (which seals everything streamed: minutes
             # after a long run), so a run cut short still reports what it measured
@@ -221,6 +233,9 @@ def _line(row: dict[str, Any], base: dict[str, Any] | None) -> str:
         line += f", unary {row['unary_scans_per_s']:,.0f} scans/s"
         if base is not None:
             line += f" (x{row['unary_scans_per_s'] / base['unary_scans_per_s']:.2f})"
+        line += (
+            f", at half p50 {row['unary_half_p50_ms']:.1f} ms p99 {row['unary_half_p99_ms']:.1f} ms"
+        )
     return line + (
         f"; node CPU {row['cpu_node']:.2f} cores (supervisor {row['cpu_supervisor']:.2f})"
         f"; load avg {row['load_before']:.2f} -> {row['load_after']:.2f}\n"
