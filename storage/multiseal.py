@@ -15,34 +15,14 @@ differences that keep it exactly-once across processes:
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-import numpy as np
-import numpy.typing as npt
-
-from storage.manifest import Manifest, SegmentEntry
+from storage.manifest import SegmentEntry
 from storage.multihot import MergedHot
 from storage.sealing import SealResult, SegmentWriter
-from storage.segments import DEFAULT_COMPRESSION, Compression
-from storage.visits import DEFAULT_DWELL_S
 
 
-class MergedSealer(SegmentWriter):
+class MergedSealer(SegmentWriter[MergedHot]):
     """Seals days of a `MergedHot` view into one segment directory under one manifest."""
-
-    def __init__(
-        self,
-        hot: MergedHot,
-        manifest: Manifest,
-        segment_dir: Path,
-        *,
-        dwell_s: npt.NDArray[np.int64] = DEFAULT_DWELL_S,
-        compression: Compression = DEFAULT_COMPRESSION,
-    ) -> None:
-        super().__init__(
-            hot.n_shards, manifest, segment_dir, dwell_s=dwell_s, compression=compression
-        )
-        self.hot = hot
 
     def seal_day(self, day: int) -> SealResult | None:
         """Catch up with every process, then seal `day`'s merged tail; None when empty."""

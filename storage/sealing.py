@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -89,7 +90,17 @@ def last_tail_end(hot: TailView) -> int:
     return max((day_bounds(d)[1] for d in hot.tail_days()), default=0)
 
 
-class SegmentWriter:
+class _Sharded(Protocol):
+    """What a segment writer needs of its source: the hot log's shard count."""
+
+    @property
+    def n_shards(self) -> int: ...
+
+
+H = TypeVar("H", bound=_Sharded)
+
+
+class SegmentWriter(Generic[H]):
     """Where and how sealed days are written: one segment directory under one manifest.
 
     The base of `Sealer` (one hot store) and `storage.multiseal.MergedSealer` (the merged
@@ -99,18 +110,19 @@ class SegmentWriter:
 
     def __init__(
         self,
-        hot_shards: int,
+        hot: H,
         manifest: Manifest,
         segment_dir: Path,
         *,
         dwell_s: npt.NDArray[np.int64] = DEFAULT_DWELL_S,
         compression: Compression = DEFAULT_COMPRESSION,
     ) -> None:
-        if manifest.n_shards != hot_shards:
+        if manifest.n_shards != hot.n_shards:
             raise ValueError(
-                f"manifest has n_shards={manifest.n_shards}, hot store {hot_shards}; "
+                f"manifest has n_shards={manifest.n_shards}, hot store {hot.n_shards}; "
                 "expected the same layout"
             )
+        self.hot = hot
         self.manifest = manifest
         self.segment_dir = Path(segment_dir)
         self.dwell_s = dwell_s
@@ -129,22 +141,8 @@ class SegmentWriter:
         )
 
 
-class Sealer(SegmentWriter):
+class Sealer(SegmentWriter[HotStore]):
     """Seals days of one hot store into one segment directory under one manifest."""
-
-    def __init__(
-        self,
-        hot: HotStore,
-        manifest: Manifest,
-        segment_dir: Path,
-        *,
-        dwell_s: npt.NDArray[np.int64] = DEFAULT_DWELL_S,
-        compression: Compression = DEFAULT_COMPRESSION,
-    ) -> None:
-        super().__init__(
-            hot.n_shards, manifest, segment_dir, dwell_s=dwell_s, compression=compression
-        )
-        self.hot = hot
 
     def seal_day(self, day: int) -> SealResult | None:
         """Seal every unsealed scan of `day` now; None when there was nothing to seal."""
