@@ -18,7 +18,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup demo test lint typecheck pytest bench perf-smoke clean distclean protos protos-check
+.PHONY: help setup demo test lint typecheck pytest bench perf-smoke native-client clean distclean protos protos-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -55,11 +55,22 @@ protos-check: $(STAMP) ## fail when the committed generated code differs from a 
 
 test: protos-check lint typecheck pytest ## lint, type checks and tests (what CI runs)
 
+# The ingest bench's unary load client is C++ (bench/native/unary_load.cc): a Python client
+# costs the shared cores as much CPU per call as the server. Debian's gRPC C++ builds it.
+NATIVE_PACKAGES := g++ pkg-config libgrpc++-dev
+native-client: $(STAMP) ## build the C++ unary load client of the ingest bench (apt-installs its packages)
+	@if ! command -v g++ >/dev/null || ! pkg-config --exists grpc++ 2>/dev/null; then \
+		(apt-get update -q && apt-get install -y -q --no-install-recommends $(NATIVE_PACKAGES)) \
+		|| echo "native-client: could not apt-get install $(NATIVE_PACKAGES)"; \
+	fi
+	@$(RUN) python -c "from bench.native_unary import available as a; w = a(); \
+		print('native unary client:', w and f'unavailable ({w}); the bench uses Python clients' or 'ready')"
+
 BENCH_SIZE ?= medium
-bench: $(STAMP) ## every bench group with its baseline (BENCH_SIZE=small|medium|large)
+bench: $(STAMP) native-client ## every bench group with its baseline (BENCH_SIZE=small|medium|large)
 	$(RUN) qrtrace bench --size $(BENCH_SIZE)
 
-perf-smoke: $(STAMP) ## CI: small bench with its ratio gates, then a 30 s locust load smoke
+perf-smoke: $(STAMP) native-client ## CI: small bench with its ratio gates, then a 30 s locust load smoke
 	$(RUN) qrtrace bench --size small --check
 	$(RUN) qrtrace loadtest --seconds 30
 

@@ -47,6 +47,7 @@ from api.logs import configure_logging
 from api.merged_node import MergedNode
 from api.server import OfficerServers, start_officer
 from ingest.errors import IngestConfigError
+from ingest.loop import run
 from ingest.process import CONTACTS, ready_file, serve_process, state_dir
 from ingest.server import server_credentials
 from storage.settings import Settings
@@ -79,7 +80,7 @@ def _child_main(settings: Settings, process: int, people: Any) -> None:
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(serve_process(settings, process, people))
+    run(serve_process(settings, process, people), settings.event_loop)
 
 
 @dataclass

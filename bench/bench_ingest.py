@@ -31,7 +31,9 @@ import grpc
 import numpy as np
 
 from api.protos.checkin.v1 import ingest_pb2 as pb
+from bench.native_unary import available, native_unary_run
 from ingest.client import auth_metadata
+from ingest.loop import run
 
 ROOT = Path(__file__).resolve().parents[1]
 STREAM = "/checkin.v1.IngestService/StreamScans"
@@ -50,8 +52,9 @@ OPTIONS = [
 # ---------------------------------------------------------------- servers (child process)
 
 
-async def _transport_server() -> tuple[Any, int]:
-    """Acks every batch as all-ACCEPTED without decoding: the transport ceiling."""
+async def _transport_server(accept_loops: int) -> tuple[list[Any], int]:
+    """Acks every batch as all-ACCEPTED without decoding: the transport ceiling. As many
+    accept loops (gRPC servers sharing the port) as the real server has by default."""
 
     async def stream(requests: Any, _context: Any) -> Any:
         async for raw in requests:
@@ -63,7 +66,6 @@ async def _transport_server() -> tuple[Any, int]:
         req = pb.SubmitScansRequest.FromString(raw)
         return pb.SubmitScansResponse(verdicts=[1] * len(req.scans), accepted=len(req.scans))
 
-    server = grpc.aio.server(options=OPTIONS)
     handlers = {
         "StreamScans": grpc.stream_stream_rpc_method_handler(
             stream, response_serializer=pb.BatchAck.SerializeToString
@@ -72,11 +74,16 @@ async def _transport_server() -> tuple[Any, int]:
             unary, response_serializer=pb.SubmitScansResponse.SerializeToString
         ),
     }
-    server.add_generic_rpc_handlers(
-        (grpc.method_handlers_generic_handler("checkin.v1.IngestService", handlers),)
-    )
-    port = server.add_insecure_port("127.0.0.1:0")
-    return server, port
+    servers = []
+    port = 0
+    for _ in range(accept_loops):
+        server = grpc.aio.server(options=[*OPTIONS, ("grpc.so_reuseport", 1)])
+        server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler("checkin.v1.IngestService", handlers),)
+        )
+        port = server.add_insecure_port(f"127.0.0.1:{port}")
+        servers.append(server)
+    return servers, port
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -88,34 +95,39 @@ def child_env(**extra: str) -> dict[str, str]:
 
 def serve_child(mode: str, data_dir: Path, index_capacity: int = 32_000_000) -> None:
     """Run one server until stdin closes; print its port first."""
+    from ingest.server import create_server  # noqa: PLC0415
+    from storage.settings import load_settings  # noqa: PLC0415
 
-    async def main() -> None:
-        if mode == "transport":
-            server, port = await _transport_server()
-            await server.start()
-        else:
-            from ingest.server import create_server  # noqa: PLC0415
-            from storage.settings import load_settings  # noqa: PLC0415
+    settings = load_settings(
+        None,
+        data_dir=data_dir,
+        ingest_port=0,
+        log_level="WARNING",
+        ingest_max_message_bytes=64 << 20,
+        hot_index_capacity=index_capacity,
+    )
 
-            settings = load_settings(
-                None,
-                data_dir=data_dir,
-                ingest_port=0,
-                log_level="WARNING",
-                ingest_max_message_bytes=64 << 20,
-                hot_index_capacity=index_capacity,
-            )
-            server, port = create_server(settings)
-            await server.start()
+    async def until_stdin_closes(port: int) -> None:
         sys.stdout.write(f"{port}\n")
         sys.stdout.flush()
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-        if mode == "transport":
-            await server.stop(0)
-        else:
-            await server.shutdown()
 
-    asyncio.run(main())
+    async def transport() -> None:
+        servers, port = await _transport_server(settings.ingest_accept_loops)
+        for server in servers:
+            await server.start()
+        await until_stdin_closes(port)
+        for server in servers:
+            await server.stop(0)
+
+    async def real() -> None:
+        server, port = create_server(settings)
+        await server.start()
+        await until_stdin_closes(port)
+        await server.shutdown()
+
+    # both on the loop `qrtrace serve` runs on (ingest.loop)
+    run(transport() if mode == "transport" else real(), settings.event_loop)
 
 
 def prepare(data_dir: Path) -> tuple[str, list[str]]:
@@ -469,11 +481,39 @@ def run_clients(kind: str, procs: int, **kwargs: Any) -> dict[str, float]:
     }
 
 
-def run_measured(child: Child, kind: str, procs: int, **kwargs: Any) -> dict[str, float]:
-    """`run_clients` plus the server's CPU seconds per million acked scans (warm-up included
-    on both sides): the cost figure to compare across runs on a shared, noisy machine."""
+def unary_client(choice: str) -> str:
+    """ "native" or "python" for `--unary-client` (auto: native when it builds here)."""
+    if choice == "python":
+        return "python"
+    why_not = available()
+    if why_not is None:
+        return "native"
+    if choice == "native":
+        raise SystemExit(f"native unary client unavailable: {why_not}")
+    sys.stderr.write(f"native unary client unavailable ({why_not}); using Python clients\n")
+    return "python"
+
+
+def run_unary(client: str, procs: int, **kwargs: Any) -> dict[str, Any]:
+    """One-scan calls from the native client (`bench.native_unary`, one process) or from
+    `procs` Python client processes; the same result keys either way."""
+    if client == "native":
+        templates = UnaryMaker(kwargs.pop("codes"), seed=int(time.time())).templates
+        return native_unary_run(templates=templates, **kwargs)
+    return run_clients("unary", procs, **kwargs)
+
+
+def run_measured(
+    child: Child, kind: str, procs: int, *, client: str = "python", **kwargs: Any
+) -> dict[str, float]:
+    """`run_clients` (`run_unary` for unary) plus the server's CPU seconds per million acked
+    scans (warm-up included on both sides): the cost figure to compare across runs on a
+    shared, noisy machine."""
     cpu0 = child.cpu_s()
-    result = run_clients(kind, procs, **kwargs)
+    if kind == "unary":
+        result = run_unary(client, procs, **kwargs)
+    else:
+        result = run_clients(kind, procs, **kwargs)
     cpu = child.cpu_s() - cpu0
     result["cpu_s_per_m"] = cpu / max(result["total"], 1) * 1e6
     return result
@@ -502,6 +542,13 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--unary-seconds", type=float, default=10)
     parser.add_argument("--unary-clients", type=int, default=3, help="unary client processes")
+    parser.add_argument(
+        "--unary-client",
+        choices=("auto", "native", "python"),
+        default="auto",
+        help="unary load client: native C++ (bench.native_unary; auto: when it builds here) "
+        "or --unary-clients Python processes",
+    )
     parser.add_argument("--only", choices=("stream", "unary"), help="measure one path only")
     parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -509,6 +556,7 @@ def main() -> None:
         serve_child(args.serve[0], Path(args.serve[1]), int(args.serve[2]))
         return
     out = sys.stdout.write
+    client = unary_client(args.unary_client)
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         data_dir = Path(tmp)
         token, codes = prepare(data_dir)
@@ -529,11 +577,14 @@ def main() -> None:
                         warmup=args.warmup,
                     )
                 if args.only != "stream":
+                    # warm-up, not counted: caches and compiled kernels, as after the stream
+                    run_unary(client, args.unary_clients, **common, seconds=2, rate=None)
                     cap = run_measured(
                         child,
                         "unary",
                         args.unary_clients,
                         **common,
+                        client=client,
                         seconds=args.unary_seconds,
                         rate=None,
                     )
@@ -543,6 +594,7 @@ def main() -> None:
                         "unary",
                         args.unary_clients,
                         **common,
+                        client=client,
                         seconds=args.unary_seconds,
                         rate=cap["scans_per_s"] / 2,
                     )
@@ -551,7 +603,7 @@ def main() -> None:
         load = os.getloadavg()
         out(f"ingest benchmark: {args.clients} client processes x {args.streams} streams x ")
         out(f"{args.batch}-scan batches, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, ")
-        out(f"{args.seconds:.0f} s timed\n")
+        out(f"{args.seconds:.0f} s timed; unary client: {client}\n")
         for name, r in results.items():
             out(f"  {name:<26} {r['scans_per_s']:>12,.0f} scans/s   ")
             out(f"p50 {r['p50_ms']:7.2f} ms   p99 {r['p99_ms']:7.2f} ms   ")

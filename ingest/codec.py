@@ -59,11 +59,9 @@ def batch_columns(msg: pb.ScanBatch, *, max_scans: int, max_codes: int) -> Colum
     )
 
 
-def request_columns(
-    req: pb.SubmitScansRequest, *, max_scans: int = MAX_UNARY_SCANS
-) -> tuple[Columns, list[str]]:
-    """Columns of a unary request plus each scan's contact phone ('' when none)."""
-    scans = list(req.scans)
+def check_request(req: pb.SubmitScansRequest, *, max_scans: int = MAX_UNARY_SCANS) -> None:
+    """MalformedBatchError when a unary request cannot be checked scan by scan at all."""
+    scans = req.scans
     if len(scans) > max_scans:
         raise MalformedBatchError("scans", f"{len(scans)} scans; expected at most {max_scans}")
     for i, scan in enumerate(scans):
@@ -71,20 +69,33 @@ def request_columns(
             raise MalformedBatchError(
                 f"scans[{i}].scan_id", f"{len(scan.scan_id)} bytes; expected 16"
             )
+
+
+def scans_columns(scans: list[pb.Scan]) -> tuple[Columns, list[str]]:
+    """Columns of unary scans (several calls' together, `check_request`ed) plus each scan's
+    contact phone ('' when none)."""
     codes: dict[str, int] = {}
     index = np.array([codes.setdefault(s.venue_code, len(codes)) for s in scans], np.uint32)
     times = np.array([s.time_ms for s in scans], dtype=np.int64)
-    directions = np.array([min(max(int(s.direction), 0), 255) for s in scans], dtype=np.uint8)
+    directions = np.array([s.direction for s in scans], dtype=np.int64)
     columns = Columns(
-        scan_ids=np.frombuffer(b"".join(s.scan_id for s in scans), dtype="V16"),
+        scan_ids=np.frombuffer(b"".join([s.scan_id for s in scans]), dtype="V16"),
         times_ms=times,
-        directions=directions,
+        directions=np.clip(directions, 0, 255).astype(np.uint8),
         venue_index=index,
         venue_codes=list(codes),
         person_numbers=None,
         person_texts=[s.person_ref for s in scans],
     )
     return columns, [s.contact_phone for s in scans]
+
+
+def request_columns(
+    req: pb.SubmitScansRequest, *, max_scans: int = MAX_UNARY_SCANS
+) -> tuple[Columns, list[str]]:
+    """Columns of one unary request plus each scan's contact phone ('' when none)."""
+    check_request(req, max_scans=max_scans)
+    return scans_columns(list(req.scans))
 
 
 def _rejections(outcome: Outcome) -> list[pb.ScanRejection]:
@@ -111,6 +122,32 @@ def batch_ack(batch_id: int, outcome: Outcome) -> pb.BatchAck:
 def error_ack(batch_id: int, field: str, reason: str) -> pb.BatchAck:
     """The ack of a batch that could not be read at all (nothing stored)."""
     return pb.BatchAck(batch_id=batch_id, error=pb.BatchError(field=field, reason=reason))
+
+
+#: serialized answers of requests with nothing rejected, by their verdict bytes
+_PLAIN_REPLIES: dict[bytes, bytes] = {}
+_PLAIN_REPLY_MAX_SCANS = 4
+
+
+def submit_reply(outcome: Outcome) -> bytes | pb.SubmitScansResponse:
+    """The answer to a unary request, serialized once per distinct answer where it can be.
+
+    Nearly every phone call is one scan, ACCEPTED or DUPLICATE: those few answers are built
+    and serialized once and reused (the gRPC serializer passes bytes through), instead of a
+    message built and serialized per call on the event loop.
+    """
+    if outcome.rejections or len(outcome.verdicts) > _PLAIN_REPLY_MAX_SCANS:
+        return submit_response(outcome)
+    key = outcome.verdicts.tobytes()
+    reply = _PLAIN_REPLIES.get(key)
+    if reply is None:
+        reply = _PLAIN_REPLIES[key] = submit_response(outcome).SerializeToString()
+    return reply
+
+
+def serialize_reply(reply: bytes | pb.SubmitScansResponse) -> bytes:
+    """gRPC's response serializer for SubmitScans: `submit_reply`'s bytes as they are."""
+    return reply if isinstance(reply, bytes) else reply.SerializeToString()
 
 
 def submit_response(outcome: Outcome) -> pb.SubmitScansResponse:

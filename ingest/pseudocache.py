@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from typing import Final, Protocol
 
 import numpy as np
@@ -241,10 +242,24 @@ class DirectoryWriter(Protocol):
 
 
 class DirectoryFeed:
-    """Writes first-seen people to the person directory off the event loop, in batches."""
+    """Writes first-seen people to the person directory off the event loop, in batches.
 
-    def __init__(self, directory: DirectoryWriter, *, max_pending: int = 1_000_000) -> None:
+    Each write is a synced RocksDB write on the disk the hot log syncs its group commits
+    to. Writing as soon as people arrive meant one directory fsync per unary group commit,
+    and the two streams of fsyncs slowed each other (the acks wait for the hot log's). The
+    feed instead gathers what arrives for `linger_s` after the first person, so the
+    directory syncs a few times a second whatever the call rate.
+    """
+
+    def __init__(
+        self,
+        directory: DirectoryWriter,
+        *,
+        max_pending: int = 1_000_000,
+        linger_s: float = 0.1,
+    ) -> None:
         self._directory = directory
+        self._linger_s = linger_s
         self._queue: queue.Queue[tuple[U64, list[str]] | object] = queue.Queue(max_pending)
         self.dropped = 0
         self.written = 0
@@ -262,6 +277,8 @@ class DirectoryFeed:
         stopping = False
         while not stopping:
             first = self._queue.get()
+            if first is not _STOP:
+                time.sleep(self._linger_s)
             items = [first]
             while len(items) < 4096:
                 try:

@@ -53,6 +53,8 @@ class Calls(Protocol):
         self, n: int, columns_prepare: Callable[[], Prepared]
     ) -> Awaitable[tuple[Prepared, asyncio.Future[Any] | None]]: ...
 
+    async def authorize(self, context: grpc.aio.ServicerContext) -> None: ...
+
     async def refuse(self, context: grpc.aio.ServicerContext, exc: QrtraceError) -> None: ...
 
 
@@ -73,6 +75,7 @@ async def serve_stream(
 ) -> None:
     """Run one StreamScans call to its end."""
     settings, metrics = calls.settings, calls.metrics
+    await calls.authorize(context)
     if calls.draining:
         await calls.refuse(context, ShuttingDownError("server is shutting down"))
     if calls.streams >= settings.ingest_max_streams:

@@ -21,7 +21,7 @@ call of the batch (they are retried like any refused call).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -33,50 +33,44 @@ from ingest.validation import Columns, Verdict
 
 @dataclass(slots=True)
 class _Call:
-    columns: Columns
-    phones: list[str]
+    scans: Sequence[Any]
     done: asyncio.Future[Outcome] = field(repr=False)
 
 
-def concat_columns(parts: list[Columns]) -> Columns:
-    """One batch of text-reference columns from several (venue code indexes re-based)."""
-    if len(parts) == 1:
-        return parts[0]
-    codes: list[str] = []
-    index = []
-    for part in parts:
-        index.append(part.venue_index + np.uint32(len(codes)))
-        codes.extend(part.venue_codes)
-    return Columns(
-        scan_ids=np.concatenate([p.scan_ids for p in parts]),
-        times_ms=np.concatenate([p.times_ms for p in parts]),
-        directions=np.concatenate([p.directions for p in parts]),
-        venue_index=np.concatenate(index),
-        venue_codes=codes,
-        person_numbers=None,
-        person_texts=[t for p in parts for t in (p.person_texts or [])],
-    )
+#: a batch's scans (each call's, in call order) -> its columns and contact phones
+ToColumns = Callable[[list[Any]], tuple[Columns, list[str]]]
 
 
 def split_outcome(outcome: Outcome, sizes: list[int]) -> list[Outcome]:
-    """The outcome of each part of a concatenated batch, indexes relative to the part."""
+    """The outcome of each part of a concatenated batch, indexes relative to the part.
+
+    Counts come from cumulative sums taken once per batch, so a part costs a slice and a
+    few list lookups (the common one-scan part, nothing rejected, no numpy call at all).
+    """
     if len(sizes) == 1:
         return [outcome]
-    out = []
-    lo = 0
+    verdicts = outcome.verdicts
+    bounds = np.zeros(len(sizes) + 1, np.int64)
+    np.cumsum(sizes, out=bounds[1:])
+    accepted = np.zeros(len(verdicts) + 1, np.int64)
+    np.cumsum(verdicts == Verdict.ACCEPTED, out=accepted[1:])
+    duplicate = np.zeros(len(verdicts) + 1, np.int64)
+    np.cumsum(verdicts == Verdict.DUPLICATE, out=duplicate[1:])
+    acc = accepted[bounds].tolist()
+    dup = duplicate[bounds].tolist()
+    edges = bounds.tolist()
     by_row = sorted(outcome.rejections, key=lambda r: r.index)
+    out = []
     k = 0
-    for n in sizes:
-        hi = lo + n
+    for part in range(len(sizes)):
+        lo, hi = edges[part], edges[part + 1]
         mine = []
         while k < len(by_row) and by_row[k].index < hi:
             mine.append(replace(by_row[k], index=by_row[k].index - lo))
             k += 1
-        verdicts = outcome.verdicts[lo:hi]
-        accepted = int(np.count_nonzero(verdicts == Verdict.ACCEPTED))
-        duplicate = int(np.count_nonzero(verdicts == Verdict.DUPLICATE))
-        out.append(Outcome(verdicts, mine, accepted, duplicate))
-        lo = hi
+        out.append(
+            Outcome(verdicts[lo:hi], mine, acc[part + 1] - acc[part], dup[part + 1] - dup[part])
+        )
     return out
 
 
@@ -86,6 +80,7 @@ class UnaryCoalescer:
     def __init__(
         self,
         ingestor: Ingestor,
+        to_columns: ToColumns,
         start_batch: Callable[
             [int, Callable[[], Prepared]], Awaitable[tuple[Prepared, asyncio.Future[Any] | None]]
         ],
@@ -94,6 +89,7 @@ class UnaryCoalescer:
         max_batches: int = 2,
     ) -> None:
         self._ingestor = ingestor
+        self._to_columns = to_columns
         self._start_batch = start_batch
         self._max_scans = max_scans
         self._max_batches = max_batches
@@ -102,10 +98,15 @@ class UnaryCoalescer:
         #: batches taken from the queue and not yet durable (or failed)
         self._in_flight = 0
 
-    async def submit(self, columns: Columns, phones: list[str]) -> Outcome:
-        """This call's outcome once its scans are durable (or the batch's refusal)."""
+    async def submit(self, scans: Sequence[Any]) -> Outcome:
+        """This call's outcome once its scans are durable (or the batch's refusal).
+
+        `scans` stay as the call's messages until the batch is cut: turning them into
+        columns once per batch (`to_columns`) instead of once per call saves the per-call
+        numpy arrays, the largest share of a one-scan call's own work on the event loop.
+        """
         done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._queued.append(_Call(columns, phones, done))
+        self._queued.append(_Call(scans, done))
         self._schedule()
         return await done
 
@@ -119,7 +120,7 @@ class UnaryCoalescer:
         while self._queued and self._in_flight < self._max_batches:
             take, n = 0, 0
             while take < len(self._queued) and (take == 0 or n < self._max_scans):
-                n += len(self._queued[take].columns)
+                n += len(self._queued[take].scans)
                 take += 1
             calls, self._queued = self._queued[:take], self._queued[take:]
             self._in_flight += 1
@@ -133,7 +134,7 @@ class UnaryCoalescer:
     async def _run(self, calls: list[_Call]) -> None:
         landed = False
         try:
-            columns = concat_columns([c.columns for c in calls])
+            columns, phones = self._to_columns([s for c in calls for s in c.scans])
             prepared, future = await self._start_batch(
                 len(columns), lambda: self._ingestor.prepare(columns)
             )
@@ -141,7 +142,6 @@ class UnaryCoalescer:
             landed = True
             self._landed()
             outcome = self._ingestor.finish(prepared, stored)
-            phones = [p for c in calls for p in c.phones]
             if any(phones):
                 await self._ingestor.record_contacts(prepared, outcome, phones)
         except BaseException as exc:
@@ -154,7 +154,7 @@ class UnaryCoalescer:
                 raise
             return
         for call, part in zip(
-            calls, split_outcome(outcome, [len(c.columns) for c in calls]), strict=True
+            calls, split_outcome(outcome, [len(c.scans) for c in calls]), strict=True
         ):
             if not call.done.done():
                 call.done.set_result(part)

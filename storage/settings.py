@@ -156,6 +156,17 @@ class Settings(BaseSettings):
         le=64,
         description="Ingest processes sharing ingest_port (SO_REUSEPORT), one hot store each.",
     )
+    ingest_accept_loops: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="gRPC servers per ingest process sharing ingest_port; each takes one new "
+        "call at a time, so one caps one-scan unary calls (see Ingest API).",
+    )
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        default="uvloop",
+        description="Event loop of the serving processes: uvloop (C) or asyncio's own.",
+    )
     hot_index_capacity: int = Field(
         default=0,
         ge=0,

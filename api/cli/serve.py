@@ -15,6 +15,7 @@ from api.cli.common import DataDirOption, err_console, reports_errors, settings_
 from api.server import NodeServers, start_node
 from api.supervisor import SupervisedNode, start_supervised
 from ingest.errors import IngestConfigError
+from ingest.loop import run
 from storage.hotstore import HotStore
 from storage.multihot import process_dirs
 from storage.settings import Settings
@@ -117,4 +118,4 @@ def serve(
         api_grpc_port=api_grpc_port, api_http_port=http_port, ingest_processes=processes,
         dask_scheduler=dask,
     )  # fmt: skip
-    asyncio.run(run_server(settings))
+    run(run_server(settings), settings.event_loop)

@@ -19,6 +19,7 @@ import numpy as np
 
 from ingest.auth import add_device
 from ingest.client import encode_batch
+from ingest.loop import loop_factory
 from ingest.node import tokens_path, venue_keys_path
 from ingest.qrcode import KeyRing
 from ingest.server import IngestServer, create_server
@@ -61,7 +62,7 @@ class ServerThread:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
+        self._loop = loop_factory(settings.event_loop)()  # the loop `qrtrace serve` runs
         self.server: IngestServer | None = None
         self.port = 0
         self.error: BaseException | None = None

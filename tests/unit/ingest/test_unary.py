@@ -6,10 +6,19 @@ import asyncio
 from typing import Any
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ingest.pipeline import Outcome, Rejection
-from ingest.unary import UnaryCoalescer, concat_columns, split_outcome
+from ingest.unary import UnaryCoalescer, split_outcome
 from ingest.validation import Columns, Verdict
+
+
+def _to_columns(scans: list[int]) -> tuple[Columns, list[str]]:
+    """The stand-in messages are ints (a scan number each)."""
+    first = scans[0] if scans else 0
+    columns = _columns(len(scans), ["x"], first)
+    return columns, [""] * len(scans)
 
 
 def _columns(n: int, codes: list[str], first: int) -> Columns:
@@ -22,15 +31,6 @@ def _columns(n: int, codes: list[str], first: int) -> Columns:
         person_numbers=None,
         person_texts=[f"p{first + i}" for i in range(n)],
     )
-
-
-def test_concat_rebases_venue_indexes() -> None:
-    a, b = _columns(2, ["x", "y"], 0), _columns(3, ["z"], 10)
-    both = concat_columns([a, b])
-    assert len(both) == 5
-    assert [both.venue_codes[i] for i in both.venue_index.tolist()] == ["x", "y", "z", "z", "z"]
-    assert both.person_texts == ["p0", "p1", "p10", "p11", "p12"]
-    assert both.times_ms.tolist() == [0, 0, 10, 10, 10]
 
 
 def test_split_outcome_gives_each_call_its_own_indexes_and_counts() -> None:
@@ -81,14 +81,16 @@ async def _settle() -> None:
 def test_calls_arriving_while_the_store_is_busy_share_the_next_batch() -> None:
     async def go() -> tuple[list[int], list[int]]:
         rec = _Recorder()
-        coalescer = UnaryCoalescer(rec, rec.start_batch, max_batches=1)  # type: ignore[arg-type]
-        first = asyncio.ensure_future(coalescer.submit(_columns(1, ["x"], 0), [""]))
+        coalescer = UnaryCoalescer(
+            rec,
+            _to_columns,
+            rec.start_batch,
+            max_batches=1,  # type: ignore[arg-type]
+        )
+        first = asyncio.ensure_future(coalescer.submit([0]))
         await _settle()
         assert rec.batches == [1]  # flushed on the next loop turn, no linger
-        later = [
-            asyncio.ensure_future(coalescer.submit(_columns(1, ["x"], 10 + i), [""]))
-            for i in range(5)
-        ]
+        later = [asyncio.ensure_future(coalescer.submit([10 + i])) for i in range(5)]
         await _settle()
         assert rec.batches == [1]  # one batch in flight: the others wait for its slot
         rec.pending[0].set_result(np.zeros(1, np.uint8))
@@ -101,3 +103,44 @@ def test_calls_arriving_while_the_store_is_busy_share_the_next_batch() -> None:
     batches, accepted = asyncio.run(go())
     assert batches == [1, 5]
     assert accepted == [1] * 5
+
+
+def _split_oracle(verdicts: list[int], rejections: list[Rejection], sizes: list[int]) -> list[Any]:
+    """Plain-Python split: each part's verdicts, rejections (re-indexed) and counts."""
+    out, lo = [], 0
+    for n in sizes:
+        part = verdicts[lo : lo + n]
+        mine = sorted((r.index - lo, r.reason) for r in rejections if lo <= r.index < lo + n)
+        out.append((part, mine, part.count(Verdict.ACCEPTED), part.count(Verdict.DUPLICATE)))
+        lo += n
+    return out
+
+
+@given(
+    sizes=st.lists(st.integers(0, 6), min_size=1, max_size=12),
+    data=st.data(),
+)
+@settings(max_examples=300, deadline=None)
+def test_split_outcome_matches_the_oracle(sizes: list[int], data: st.DataObject) -> None:
+    n = sum(sizes)
+    verdicts = data.draw(
+        st.lists(st.sampled_from([int(v) for v in Verdict]), min_size=n, max_size=n)
+    )
+    rejected = [i for i, v in enumerate(verdicts) if v not in (Verdict.ACCEPTED, Verdict.DUPLICATE)]
+    rejections = [Rejection(i, verdicts[i], "f", f"why {i}") for i in reversed(rejected)]
+    outcome = Outcome(
+        np.array(verdicts, np.uint8),
+        rejections,
+        verdicts.count(Verdict.ACCEPTED),
+        verdicts.count(Verdict.DUPLICATE),
+    )
+    got = [
+        (
+            p.verdicts.tolist(),
+            sorted((r.index, r.reason) for r in p.rejections),
+            p.accepted,
+            p.duplicate,
+        )
+        for p in split_outcome(outcome, sizes)
+    ]
+    assert got == _split_oracle(verdicts, rejections, sizes)
