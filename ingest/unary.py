@@ -50,6 +50,13 @@ def split_outcome(outcome: Outcome, sizes: list[int]) -> list[Outcome]:
     if len(sizes) == 1:
         return [outcome]
     verdicts = outcome.verdicts
+    if not outcome.rejections and len(verdicts) == len(sizes) and min(sizes) == 1:
+        # one scan a call, none rejected (so each is ACCEPTED or DUPLICATE): no numpy at all
+        ok = int(Verdict.ACCEPTED)
+        return [
+            Outcome(verdicts[k : k + 1], [], int(v == ok), int(v != ok))
+            for k, v in enumerate(verdicts.tolist())
+        ]
     bounds = np.zeros(len(sizes) + 1, np.int64)
     np.cumsum(sizes, out=bounds[1:])
     accepted = np.zeros(len(verdicts) + 1, np.int64)

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -103,6 +104,24 @@ def test_calls_arriving_while_the_store_is_busy_share_the_next_batch() -> None:
     batches, accepted = asyncio.run(go())
     assert batches == [1, 5]
     assert accepted == [1] * 5
+
+
+@pytest.mark.parametrize("sizes", [[1, 1, 1], [0, 2, 1], [2, 0, 1]])
+def test_split_of_plain_outcomes_fits_calls_of_any_size(sizes: list[int]) -> None:
+    a, d = Verdict.ACCEPTED, Verdict.DUPLICATE
+    verdicts = [a, d, a]
+    outcome = Outcome(np.array(verdicts, np.uint8), [], accepted=2, duplicate=1)
+    got = [(p.verdicts.tolist(), p.accepted, p.duplicate) for p in split_outcome(outcome, sizes)]
+    want = [(v[:3], v.count(a), v.count(d)) for v in _parts(verdicts, sizes)]
+    assert got == want
+
+
+def _parts(values: list[int], sizes: list[int]) -> list[list[int]]:
+    out, lo = [], 0
+    for n in sizes:
+        out.append(values[lo : lo + n])
+        lo += n
+    return out
 
 
 def _split_oracle(verdicts: list[int], rejections: list[Rejection], sizes: list[int]) -> list[Any]:
