@@ -4,7 +4,9 @@
 
 Each setting starts the real node (`qrtrace serve`, officer API and supervisor included) on a
 fresh data dir, then runs the same load as `bench.bench_ingest`: stream clients (columnar
-batches, every ack durable) and, unless `--no-unary`, one-scan SubmitScans at full speed.
+batches, every ack durable) and, unless `--no-unary`, one-scan SubmitScans at full speed
+(the native client of `bench.native_unary` where it builds, `--unary-client python` for
+Python client processes), then open loop at half that rate for the p50/p99 ack latency.
 Every stream and every unary channel opens its OWN TCP connection (a local subchannel pool):
 the kernel spreads connections, not calls, over the processes sharing the port (SO_REUSEPORT).
 The 1-process run is the baseline; figures are reported with the load average before and
@@ -197,18 +199,26 @@ def measure(processes: int, args: argparse.Namespace) -> dict[str, Any]:
             row["cpu_supervisor"] = cpu[proc.pid] / wall if processes > 1 else 0.0
             row["cpu_node"] = sum(cpu.values()) / wall
             if args.unary:
-                ukw = {"seconds": args.unary_seconds or args.seconds, "conns": 4}
-                row["unary_scans_per_s"] = run_clients(
-                    "unary", args.clients, port, token, codes, ukw
-                )
+                seconds = args.unary_seconds or args.seconds
+                client = args.client
+                if client == "native":
+                    cap = single.run_unary(
+                        client, 1, port=port, token=token, codes=codes, seconds=seconds, rate=None
+                    )
+                    row["unary_scans_per_s"] = cap["scans_per_s"]
+                else:
+                    ukw = {"seconds": seconds, "conns": 4}
+                    row["unary_scans_per_s"] = run_clients(
+                        "unary", args.clients, port, token, codes, ukw
+                    )
                 # the DESIGN §9 latency point: open loop at half the capacity just measured
-                half = single.run_clients(
-                    "unary",
+                half = single.run_unary(
+                    client,
                     args.clients,
                     port=port,
                     token=token,
                     codes=codes,
-                    seconds=ukw["seconds"],
+                    seconds=seconds,
                     rate=row["unary_scans_per_s"] / 2,
                 )
                 row["unary_half_p50_ms"], row["unary_half_p99_ms"] = half["p50_ms"], half["p99_ms"]
@@ -255,7 +265,14 @@ def main() -> None:
     parser.add_argument("--no-unary", dest="unary", action="store_false")
     parser.add_argument("--unary-seconds", type=float, default=None, help="default: --seconds")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
+    parser.add_argument(
+        "--unary-client",
+        choices=("auto", "native", "python"),
+        default="auto",
+        help="unary load client (see bench.bench_ingest; auto: native when it builds here)",
+    )
     args = parser.parse_args()
+    args.client = single.unary_client(args.unary_client)
     rows = [measure(n, args) for n in args.processes]
     sys.stdout.write("summary:\n")
     for row in rows:
