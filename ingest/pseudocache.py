@@ -244,11 +244,11 @@ class DirectoryWriter(Protocol):
 class DirectoryFeed:
     """Writes first-seen people to the person directory off the event loop, in batches.
 
-    Each write is a synced RocksDB write on the disk the hot log syncs its group commits
-    to. Writing as soon as people arrive meant one directory fsync per unary group commit,
-    and the two streams of fsyncs slowed each other (the acks wait for the hot log's). The
-    feed instead gathers what arrives for `linger_s` after the first person, so the
-    directory syncs a few times a second whatever the call rate.
+    Each write is a synced RocksDB write plus a few numpy passes, in a thread that competes
+    with the event loop for the GIL. Writing as soon as people arrive meant one of those per
+    unary group commit (a hundred or more a second). The feed instead gathers what arrives
+    for `linger_s` after the first person, so the directory is written a few times a second
+    whatever the call rate; people reach it at most that much later.
     """
 
     def __init__(
