@@ -92,14 +92,6 @@ def scans_columns(scans: list[pb.Scan]) -> tuple[Columns, list[str]]:
     return columns, [s.contact_phone for s in scans]
 
 
-def request_columns(
-    req: pb.SubmitScansRequest, *, max_scans: int = MAX_UNARY_SCANS
-) -> tuple[Columns, list[str]]:
-    """Columns of one unary request plus each scan's contact phone ('' when none)."""
-    check_request(req, max_scans=max_scans)
-    return scans_columns(list(req.scans))
-
-
 def _rejections(outcome: Outcome) -> list[pb.ScanRejection]:
     return [
         pb.ScanRejection(

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
+
+from storage.settings import EventLoop
 
 T = TypeVar("T")
-LoopName = Literal["uvloop", "asyncio"]
 
 
-def loop_factory(name: LoopName) -> Callable[[], asyncio.AbstractEventLoop]:
+def loop_factory(name: EventLoop) -> Callable[[], asyncio.AbstractEventLoop]:
     """A constructor of the named event loop."""
     if name == "uvloop":
         import uvloop  # noqa: PLC0415 - optional at import time: only serving needs it
@@ -27,7 +28,7 @@ def loop_factory(name: LoopName) -> Callable[[], asyncio.AbstractEventLoop]:
     return asyncio.new_event_loop
 
 
-def run(main: Coroutine[Any, Any, T], name: LoopName) -> T:
+def run(main: Coroutine[Any, Any, T], name: EventLoop) -> T:
     """`asyncio.run(main)` on the named event loop."""
     with asyncio.Runner(loop_factory=loop_factory(name)) as runner:
         return runner.run(main)

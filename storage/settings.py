@@ -34,6 +34,10 @@ DEFAULT_CONFIG_FILE = Path("qrtrace.toml")
 _file_values: ContextVar[dict[str, Any] | None] = ContextVar("qrtrace_file_values", default=None)
 
 
+#: event loops the serving processes can run on (`ingest.loop`)
+EventLoop = Literal["uvloop", "asyncio"]
+
+
 class Settings(BaseSettings):
     """Validated runtime configuration of one qrtrace node."""
 
@@ -163,7 +167,7 @@ class Settings(BaseSettings):
         description="gRPC servers per ingest process sharing ingest_port; each takes one new "
         "call at a time, so one caps one-scan unary calls (see Ingest API).",
     )
-    event_loop: Literal["uvloop", "asyncio"] = Field(
+    event_loop: EventLoop = Field(
         default="uvloop",
         description="Event loop of the serving processes: uvloop (C) or asyncio's own.",
     )

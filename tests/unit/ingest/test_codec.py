@@ -38,7 +38,8 @@ def test_columns_of_several_calls_are_their_own_columns_joined() -> None:
     assert [columns.venue_codes[i] for i in columns.venue_index.tolist()] == ["A", "B", "B", "C"]
     assert columns.person_texts == ["p1", "p2", "p3", "p4"]
     assert phones == ["", "0912", "", ""]
-    one, one_phones = codec.request_columns(a)
+    codec.check_request(a)
+    one, one_phones = codec.scans_columns(list(a.scans))
     assert one.times_ms.tolist() == [10, 20]
     assert one_phones == ["", "0912"]
 
