@@ -46,6 +46,7 @@ from bench.bench_ingest import (
     prepare,
 )
 from ingest.client import auth_metadata
+from storage.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 _PORT = re.compile(r"serving\s+checkin\.v1\s+on\s+[\d.]+:(\d+)")
@@ -98,7 +99,7 @@ async def _stream(port: int, token: str, codes: list[str], kw: dict[str, Any]) -
                     k, raw = maker.make()
                     sent.add(k)
                     yield raw
-                    while len(sent) > WINDOW:
+                    while len(sent) > kw["window"]:
                         room.clear()
                         await room.wait()
 
@@ -171,6 +172,15 @@ def run_clients(kind: str, procs: int, *args: Any) -> float:
     return float(sum(r["scans_per_s"] for r in results))
 
 
+def fair_window(streams: int, batch: int) -> int:
+    """Batches one stream keeps unacknowledged: `WINDOW`, or fewer where all the streams
+    together would overrun the node's in-flight budget (`ingest_max_inflight_scans`) in one
+    process. A client that overruns it is answered RESOURCE_EXHAUSTED and must back off; the
+    bench measures throughput, not that, so it stays inside the budget as a good client does."""
+    budget = Settings().ingest_max_inflight_scans
+    return max(1, min(WINDOW, budget // (streams * batch) - 1))
+
+
 def _node_pids(data: Path, supervisor: int) -> list[int]:
     """The node's pids: the supervisor (or single process) and its ingest processes."""
     pids = [supervisor]
@@ -188,6 +198,7 @@ def measure(processes: int, args: argparse.Namespace) -> dict[str, Any]:
         try:
             row: dict[str, Any] = {"processes": processes, "load_before": os.getloadavg()[0]}
             kw = {"streams": args.streams, "batch": args.batch}
+            kw["window"] = fair_window(args.clients * args.streams, args.batch)
             kw |= {"seconds": args.seconds, "warmup": args.warmup}
             pids = _node_pids(data, proc.pid)
             cpu0 = {p: cpu_seconds(p) for p in pids}

@@ -198,13 +198,19 @@ class PseudonymCache:
         self._count += int(_insert(self._table, refs, ids))
 
     def texts(self, refs: list[str]) -> tuple[U64, Mask]:
-        """(person id per row, invalid mask) for text references."""
-        ids = np.fromiter((self._texts.get(r, 0) for r in refs), dtype=np.uint64, count=len(refs))
-        miss = np.flatnonzero(ids == 0)
-        if len(miss) == 0:
-            return ids, np.zeros(len(refs), dtype=np.bool_)
+        """(person id per row, invalid mask) for text references.
+
+        Plain lists until the answer: the unary path asks for a handful of references per
+        batch, where each numpy call costs more than the dict lookups themselves.
+        """
+        get = self._texts.get
+        found = [get(r, 0) for r in refs]
+        if 0 not in found:
+            return np.array(found, dtype=np.uint64), np.zeros(len(refs), dtype=np.bool_)
+        miss = [i for i, pid in enumerate(found) if pid == 0]
         missing = [refs[i] for i in miss]
         hashed, invalid = self._p.person_ids_or_invalid(missing, field="person_texts")
+        ids = np.array(found, dtype=np.uint64)
         ids[miss] = hashed
         bad = np.zeros(len(refs), dtype=np.bool_)
         bad[miss] = invalid

@@ -56,7 +56,7 @@ from ingest.flow import Budget, CompletionBridge
 from ingest.gcpolicy import calm_gc
 from ingest.metrics import IngestMetrics
 from ingest.node import IngestNode
-from ingest.pipeline import Ingestor, Prepared
+from ingest.pipeline import Ingestor, Outcome, Prepared
 from ingest.stream import ENDING, serve_stream
 from ingest.unary import UnaryCoalescer
 from storage.errors import QrtraceError, StoreClosedError, StoreOverloadedError
@@ -101,8 +101,10 @@ class IngestServicer:
         self.settings = settings
         self.metrics = metrics
         self._bridge: CompletionBridge | None = None
-        self._unary = UnaryCoalescer(ingestor, codec.scans_columns, self.start_batch)
         self._unary_batches = metrics.batches.labels("unary")
+        self._unary = UnaryCoalescer(
+            ingestor, codec.scans_columns, self.start_batch, on_batch=self._count_unary
+        )
         self._unary_latency = metrics.ack_latency.labels("unary")
         self._budget = Budget(
             settings.ingest_max_inflight_scans,
@@ -136,6 +138,13 @@ class IngestServicer:
         if self._bridge is None:
             self._bridge = CompletionBridge(asyncio.get_running_loop())
         return prepared, self._bridge.watch(cfuture, lambda: self._budget.release(n))
+
+    def _count_unary(self, outcome: Outcome, calls: int) -> None:
+        """Verdict and call counters, once per coalesced batch instead of once per call."""
+        self.metrics.count_verdicts(
+            outcome.verdicts, accepted=outcome.accepted, duplicate=outcome.duplicate
+        )
+        self._unary_batches.inc(calls)
 
     def enter(self) -> None:
         self._calls += 1
@@ -207,10 +216,6 @@ class IngestServicer:
             except ENDING as exc:
                 await self.refuse(context, exc)
                 raise AssertionError("unreachable") from None
-            self.metrics.count_verdicts(
-                outcome.verdicts, accepted=outcome.accepted, duplicate=outcome.duplicate
-            )
-            self._unary_batches.inc()
             self._unary_latency.observe(time.perf_counter() - received)
             return codec.submit_reply(outcome)
         finally:

@@ -39,6 +39,8 @@ class _Call:
 
 #: a batch's scans (each call's, in call order) -> its columns and contact phones
 ToColumns = Callable[[list[Any]], tuple[Columns, list[str]]]
+#: a stored batch's outcome and how many calls it answers (metrics, once per batch)
+OnBatch = Callable[[Outcome, int], None]
 
 
 def split_outcome(outcome: Outcome, sizes: list[int]) -> list[Outcome]:
@@ -92,10 +94,14 @@ class UnaryCoalescer:
             [int, Callable[[], Prepared]], Awaitable[tuple[Prepared, asyncio.Future[Any] | None]]
         ],
         *,
+        on_batch: OnBatch | None = None,
         max_scans: int = 1024,
         max_batches: int = 2,
     ) -> None:
         self._ingestor = ingestor
+        self._on_batch = on_batch
+        #: the loop the calls run on, looked up once (`get_running_loop` is a syscall a call)
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._to_columns = to_columns
         self._start_batch = start_batch
         self._max_scans = max_scans
@@ -112,7 +118,10 @@ class UnaryCoalescer:
         columns once per batch (`to_columns`) instead of once per call saves the per-call
         numpy arrays, the largest share of a one-scan call's own work on the event loop.
         """
-        done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        done: asyncio.Future[Outcome] = loop.create_future()
         self._queued.append(_Call(scans, done))
         self._schedule()
         return await done
@@ -120,7 +129,8 @@ class UnaryCoalescer:
     def _schedule(self) -> None:
         if self._queued and not self._flushing and self._in_flight < self._max_batches:
             self._flushing = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            assert self._loop is not None
+            self._loop.call_soon(self._flush)
 
     def _flush(self) -> None:
         self._flushing = False
@@ -131,7 +141,8 @@ class UnaryCoalescer:
                 take += 1
             calls, self._queued = self._queued[:take], self._queued[take:]
             self._in_flight += 1
-            asyncio.get_running_loop().create_task(self._run(calls))
+            assert self._loop is not None
+            self._loop.create_task(self._run(calls))
 
     def _landed(self) -> None:
         """A batch left the store (durable or failed): its slot takes the waiting calls."""
@@ -160,6 +171,8 @@ class UnaryCoalescer:
             if not isinstance(exc, Exception):
                 raise
             return
+        if self._on_batch is not None:
+            self._on_batch(outcome, len(calls))
         for call, part in zip(
             calls, split_outcome(outcome, [len(c.scans) for c in calls]), strict=True
         ):

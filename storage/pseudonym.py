@@ -125,23 +125,30 @@ class Pseudonymiser:
     def person_ids_or_invalid(
         self, references: Sequence[str | int] | npt.NDArray[np.generic], *, field: str = "person"
     ) -> tuple[PersonIds, npt.NDArray[np.bool_]]:
-        """(pseudonyms, invalid mask); invalid rows get pseudonym 0, which no reference has."""
-        values = np.asarray(references)
-        if values.ndim != 1:
-            values = values.reshape(-1)
-        out = np.zeros(len(values), dtype=np.uint64)
-        bad = np.zeros(len(values), dtype=np.bool_)
-        if len(values) == 0:
-            return out, bad
-        uniques, inverse = np.unique(values, return_inverse=True)
-        hashed = np.zeros(len(uniques), dtype=np.uint64)
-        unique_bad = np.zeros(len(uniques), dtype=np.bool_)
-        for i, value in enumerate(uniques.tolist()):
-            try:
-                hashed[i] = self.hash_normalised(normalise_reference(value, field=field))
-            except InvalidIdentifierError:
-                unique_bad[i] = True
-        return hashed[inverse], unique_bad[inverse]
+        """(pseudonyms, invalid mask); invalid rows get pseudonym 0, which no reference has.
+
+        A list is deduplicated with a dict, not `np.unique`: no array of Python strings, no
+        sort (the unary path passes one or a few first-seen references per batch).
+        """
+        if not isinstance(references, list):
+            values = np.asarray(references)
+            references = values.reshape(-1).tolist() if values.ndim != 1 else values.tolist()
+        memo: dict[object, int] = {}
+        ids: list[int] = []
+        for value in references:
+            key = value if type(value) is str else (type(value), value)  # True == 1, not alike
+            pid = memo.get(key)
+            if pid is None:
+                try:
+                    pid = self.hash_normalised(normalise_reference(value, field=field))
+                except InvalidIdentifierError:
+                    pid = -1
+                memo[key] = pid
+            ids.append(pid)
+        if -1 not in memo.values():
+            return np.array(ids, dtype=np.uint64), np.zeros(len(ids), dtype=np.bool_)
+        bad = np.array([pid == -1 for pid in ids], dtype=np.bool_)
+        return np.array([max(pid, 0) for pid in ids], dtype=np.uint64), bad
 
 
 def _item(references: Sequence[str | int] | npt.NDArray[np.generic], index: int) -> str | int:

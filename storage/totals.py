@@ -199,7 +199,10 @@ class ScanTotals:
         lo, hi = local_day(np.array([t.min(), t.max()], dtype=np.uint32)).tolist()
         with self._lock:
             for day in range(lo, hi + 1):  # almost always one day (two around midnight)
-                self._days.setdefault(day, _Day()).add(scans, day)
+                counts = self._days.get(day)
+                if counts is None:
+                    counts = self._days[day] = _Day()
+                counts.add(scans, day)
             for day in [d for d in range(lo, hi + 1) if self._days[d].used == 0]:
                 del self._days[day]
 

@@ -22,11 +22,11 @@ CONNECTIONS = 12
 
 
 async def _one_scan_per_connection(
-    target: str, token: str, code: str, first: int
+    target: str, token: str, code: str, first: int, now_ms: int
 ) -> list[list[int]]:
     """One-scan calls at once over CONNECTIONS separate TCP connections (own subchannels:
-    the kernel spreads connections, not calls, over the loops)."""
-    now_ms = int(time.time() * 1000)
+    the kernel spreads connections, not calls, over the loops). A retry passes the same
+    `now_ms`: the same scan must be the same content, or it is a CONFLICT, not a DUPLICATE."""
     channels = [
         grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
         for _ in range(CONNECTIONS)
@@ -64,10 +64,13 @@ def test_every_loop_serves_and_exactly_once_holds_across_them(tmp_path: Path) ->
         assert len(server.server.grpc_servers) == 3
         for round_ in range(3):  # new connections each round: they land on various loops
             first = 1000 * (round_ + 1)
-            call = _one_scan_per_connection(server.target, prepared.token, prepared.codes[1], first)
+            now_ms = int(time.time() * 1000)
+            call = _one_scan_per_connection(
+                server.target, prepared.token, prepared.codes[1], first, now_ms
+            )
             assert asyncio.run(call) == [[Verdict.ACCEPTED]] * CONNECTIONS
             retry = _one_scan_per_connection(
-                server.target, prepared.token, prepared.codes[1], first
+                server.target, prepared.token, prepared.codes[1], first, now_ms
             )
             assert asyncio.run(retry) == [[Verdict.DUPLICATE]] * CONNECTIONS
         stored = server.server.node.data.hot.stats().index_entries
@@ -81,7 +84,11 @@ def test_unauthenticated_calls_are_refused_and_counted(tmp_path: Path) -> None:
     server = ServerThread(prepared.settings)
     try:
         with pytest.raises(grpc.aio.AioRpcError) as err:
-            asyncio.run(_one_scan_per_connection(server.target, "wrong", prepared.codes[1], 1))
+            asyncio.run(
+                _one_scan_per_connection(
+                    server.target, "wrong", prepared.codes[1], 1, int(time.time() * 1000)
+                )
+            )
         assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
         assert server.server is not None
         refused = server.server.metrics.value(

@@ -66,6 +66,31 @@ def test_vectorised_equals_one_by_one(refs: list[object]) -> None:
     assert p.person_ids(texts).tolist() == [p.person_id(t) for t in texts]
 
 
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(-5, 10**12),
+            st.booleans(),
+            st.floats(allow_nan=False),
+            st.from_regex(r"[0-9A-Za-z;+ ]{0,12}", fullmatch=True),
+        ),
+        max_size=40,
+    )
+)
+def test_masked_batch_equals_one_by_one(refs: list[object]) -> None:
+    """Any mix of values: each row is its own pseudonym, or masked where that one raises."""
+    p = Pseudonymiser(KEY)
+    expected: list[int | None] = []
+    for ref in refs:
+        try:
+            expected.append(p.person_id(ref))  # type: ignore[arg-type]
+        except InvalidIdentifierError:
+            expected.append(None)
+    ids, bad = p.person_ids_or_invalid(refs)  # type: ignore[arg-type]
+    assert bad.tolist() == [e is None for e in expected]
+    assert ids.tolist() == [0 if e is None else e for e in expected]
+
+
 def test_invalid_rows_are_masked_not_fatal() -> None:
     p = Pseudonymiser(KEY)
     ids, bad = p.person_ids_or_invalid(["0912345678", "", "ok-1", "a;b"])
