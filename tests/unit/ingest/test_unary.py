@@ -106,6 +106,36 @@ def test_calls_arriving_while_the_store_is_busy_share_the_next_batch() -> None:
     assert accepted == [1] * 5
 
 
+def test_on_batch_sees_each_batch_once_before_its_calls_are_answered() -> None:
+    """The metrics hook: one call per stored batch, with its whole outcome and call count."""
+
+    async def go() -> list[tuple[int, int, int]]:
+        rec = _Recorder()
+        seen: list[tuple[int, int, int]] = []
+        answered: list[int] = []
+
+        def on_batch(outcome: Outcome, calls: int) -> None:
+            seen.append((len(outcome.verdicts), outcome.accepted, calls))
+            assert not answered  # counted before any call of the batch returns
+
+        coalescer = UnaryCoalescer(
+            rec,  # type: ignore[arg-type]
+            _to_columns,
+            rec.start_batch,
+            on_batch=on_batch,
+            max_batches=1,
+        )
+        calls = [asyncio.ensure_future(coalescer.submit([i] * (1 + i % 2))) for i in range(4)]
+        for call in calls:
+            call.add_done_callback(lambda _f: answered.append(1))
+        await _settle()
+        rec.pending[0].set_result(np.zeros(6, np.uint8))
+        await asyncio.gather(*calls)
+        return seen
+
+    assert asyncio.run(go()) == [(6, 6, 4)]
+
+
 @pytest.mark.parametrize("sizes", [[1, 1, 1], [0, 2, 1], [2, 0, 1]])
 def test_split_of_plain_outcomes_fits_calls_of_any_size(sizes: list[int]) -> None:
     a, d = Verdict.ACCEPTED, Verdict.DUPLICATE
