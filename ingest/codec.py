@@ -79,11 +79,16 @@ def scans_columns(scans: list[pb.Scan]) -> tuple[Columns, list[str]]:
     codes: dict[str, int] = {}
     index = np.array([codes.setdefault(s.venue_code, len(codes)) for s in scans], np.uint32)
     times = np.array([s.time_ms for s in scans], dtype=np.int64)
-    directions = np.array([s.direction for s in scans], dtype=np.int64)
+    # any value outside a byte becomes 255, which validation rejects like any other unknown
+    # direction (clamping a negative one to 0 would have taken it for IN); in Python, since
+    # np.clip + astype cost more than the whole list for a small batch
+    directions = np.array(
+        [d if 0 <= d <= 255 else 255 for d in [s.direction for s in scans]], dtype=np.uint8
+    )
     columns = Columns(
         scan_ids=np.frombuffer(b"".join([s.scan_id for s in scans]), dtype="V16"),
         times_ms=times,
-        directions=np.clip(directions, 0, 255).astype(np.uint8),
+        directions=directions,
         venue_index=index,
         venue_codes=list(codes),
         person_numbers=None,

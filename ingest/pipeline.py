@@ -164,7 +164,8 @@ class Ingestor:
             columns=columns,
             checked=checked,
             code_reasons=code_reasons,
-            person_reasons=_person_reasons(columns, checked),
+            # only rows with `person_bad` can be Why.PERSON (ingest.kernels): skip the scan
+            person_reasons=_person_reasons(columns, checked) if person_bad.any() else {},
             now_s=now_s,
             skew_s=self._skew_s,
             retention_days=self._retention_days,

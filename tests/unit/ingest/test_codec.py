@@ -49,6 +49,12 @@ def test_unknown_direction_values_stay_invalid_for_validation() -> None:
     assert columns.directions.tolist() == [7]  # validation rejects it, naming the field
 
 
+@pytest.mark.parametrize("direction", [-1, -(2**31), 256, 2**31 - 1])
+def test_directions_outside_a_byte_are_invalid_not_clamped_to_in_or_out(direction: int) -> None:
+    columns, _ = codec.scans_columns(list(_request((1, "p", "A", 1, direction, "")).scans))
+    assert columns.directions.tolist() == [255]  # > 1: rejected as a direction, never IN
+
+
 def test_a_request_is_checked_before_it_joins_a_batch() -> None:
     with pytest.raises(MalformedBatchError) as err:
         codec.check_request(pb.SubmitScansRequest(scans=[pb.Scan(scan_id=b"short")]))
