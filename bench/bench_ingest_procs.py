@@ -6,7 +6,10 @@ Each setting starts the real node (`qrtrace serve`, officer API and supervisor i
 fresh data dir, then runs the same load as `bench.bench_ingest`: stream clients (columnar
 batches, every ack durable) and, unless `--no-unary`, one-scan SubmitScans at full speed
 (the native client of `bench.native_unary` where it builds, `--unary-client python` for
-Python client processes), then open loop at half that rate for the p50/p99 ack latency.
+Python client processes), then open loop at half that rate for the p50/p99 ack latency as
+the client sees it and, from each ingest process's own ack-latency histogram (its Prometheus
+endpoint), the bucket that holds its p99: a tail inside one process, or in none (then the
+transport's).
 Every stream and every unary channel opens its OWN TCP connection (a local subchannel pool):
 the kernel spreads connections, not calls, over the processes sharing the port (SO_REUSEPORT).
 The 1-process run is the baseline; figures are reported with the load average before and
@@ -17,20 +20,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import math
 import multiprocessing as mp
 import os
+import random
 import re
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import grpc
 import numpy as np
+from prometheus_client.parser import text_string_to_metric_families
 
 import bench.bench_ingest as single
 from api.protos.checkin.v1 import ingest_pb2 as pb
@@ -53,12 +62,16 @@ _PORT = re.compile(r"serving\s+checkin\.v1\s+on\s+[\d.]+:(\d+)")
 LOCAL = [*OPTIONS, ("grpc.use_local_subchannel_pool", 1)]
 
 
-def start_node(data_dir: Path, processes: int) -> tuple[subprocess.Popen[str], int]:
-    """`qrtrace serve --processes N` on port 0; returns (process, ingest port)."""
+def start_node(
+    data_dir: Path, processes: int, metrics_port: int = 0
+) -> tuple[subprocess.Popen[str], int]:
+    """`qrtrace serve --processes N` on port 0; returns (process, ingest port). With
+    `metrics_port`, ingest process i serves its Prometheus metrics on `metrics_port + i`."""
     env = child_env(
         QRTRACE_LOG_LEVEL="WARNING",
         QRTRACE_INGEST_MAX_MESSAGE_BYTES=str(64 << 20),
         QRTRACE_HOT_INDEX_CAPACITY="8000000",
+        QRTRACE_INGEST_METRICS_PORT=str(metrics_port),
     )
     proc = subprocess.Popen(
         [
@@ -172,6 +185,49 @@ def run_clients(kind: str, procs: int, *args: Any) -> float:
     return float(sum(r["scans_per_s"] for r in results))
 
 
+def free_port_run(n: int) -> int:
+    """The first of `n` consecutive loopback ports that are free now (the metrics ports)."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(20_000, 60_000 - n)
+        try:
+            with contextlib.ExitStack() as held:
+                for port in range(base, base + n):
+                    sock = held.enter_context(socket.socket())
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError(f"no {n} consecutive free ports")
+
+
+def unary_buckets(port: int) -> dict[float, float]:
+    """One ingest process's unary ack-latency histogram: bucket bound (s) -> calls at or
+    under it, from its Prometheus endpoint."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
+        text = reply.read().decode()
+    out: dict[float, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "qrtrace_ingest_ack_latency_seconds_bucket" and (
+                sample.labels.get("rpc") == "unary"
+            ):
+                out[float(sample.labels["le"])] = sample.value
+    return out
+
+
+def server_p99(before: dict[float, float], after: dict[float, float]) -> tuple[int, float]:
+    """(calls, the bucket bound in ms that holds their 99th percentile) between two scrapes:
+    the latency inside one ingest process, to tell its tail from the transport's."""
+    bounds = sorted(after)
+    counts = [after[b] - before.get(b, 0.0) for b in bounds]
+    total = counts[-1] if counts else 0.0
+    for bound, count in zip(bounds, counts, strict=True):
+        if total and count >= 0.99 * total:
+            return int(total), bound * 1e3
+    return int(total), math.nan
+
+
 def fair_window(streams: int, batch: int) -> int:
     """Batches one stream keeps unacknowledged: `WINDOW`, or fewer where all the streams
     together would overrun the node's in-flight budget (`ingest_max_inflight_scans`) in one
@@ -194,7 +250,9 @@ def measure(processes: int, args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="qrtrace-procs-") as tmp:
         data = Path(tmp)
         token, codes = prepare(data)
-        proc, port = start_node(data, processes)
+        metrics_base = free_port_run(processes + 1)  # the supervisor's is the last
+        proc, port = start_node(data, processes, metrics_base)
+        metrics_ports = [metrics_base + i for i in range(processes)]
         try:
             row: dict[str, Any] = {"processes": processes, "load_before": os.getloadavg()[0]}
             kw = {"streams": args.streams, "batch": args.batch}
@@ -223,6 +281,7 @@ def measure(processes: int, args: argparse.Namespace) -> dict[str, Any]:
                         "unary", args.clients, port, token, codes, ukw
                     )
                 # the DESIGN §9 latency point: open loop at half the capacity just measured
+                scraped = [unary_buckets(p) for p in metrics_ports]
                 half = single.run_unary(
                     client,
                     args.clients,
@@ -233,6 +292,10 @@ def measure(processes: int, args: argparse.Namespace) -> dict[str, Any]:
                     rate=row["unary_scans_per_s"] / 2,
                 )
                 row["unary_half_p50_ms"], row["unary_half_p99_ms"] = half["p50_ms"], half["p99_ms"]
+                row["unary_half_server"] = [
+                    server_p99(b, unary_buckets(p))
+                    for b, p in zip(scraped, metrics_ports, strict=True)
+                ]
             row["load_after"] = os.getloadavg()[0]
             # printed before the node's shutdown (which seals everything streamed: minutes
             # after a long run), so a run cut short still reports what it measured
@@ -257,6 +320,8 @@ def _line(row: dict[str, Any], base: dict[str, Any] | None) -> str:
         line += (
             f", at half p50 {row['unary_half_p50_ms']:.1f} ms p99 {row['unary_half_p99_ms']:.1f} ms"
         )
+        inside = ", ".join(f"{n:,} calls <= {ms:g} ms" for n, ms in row["unary_half_server"])
+        line += f" (p99 inside each process: {inside})"
     return line + (
         f"; node CPU {row['cpu_node']:.2f} cores (supervisor {row['cpu_supervisor']:.2f})"
         f"; load avg {row['load_before']:.2f} -> {row['load_after']:.2f}\n"
