@@ -82,9 +82,8 @@ def scans_columns(scans: list[pb.Scan]) -> tuple[Columns, list[str]]:
     # any value outside a byte becomes 255, which validation rejects like any other unknown
     # direction (clamping a negative one to 0 would have taken it for IN); in Python, since
     # np.clip + astype cost more than the whole list for a small batch
-    directions = np.array(
-        [d if 0 <= d <= 255 else 255 for d in [s.direction for s in scans]], dtype=np.uint8
-    )
+    raw = [s.direction for s in scans]
+    directions = np.array([d if 0 <= d <= 255 else 255 for d in raw], dtype=np.uint8)
     columns = Columns(
         scan_ids=np.frombuffer(b"".join([s.scan_id for s in scans]), dtype="V16"),
         times_ms=times,
