@@ -5,7 +5,7 @@ import warnings
 
 from api.protos.checkin.v1 import ingest_pb2 as api_dot_protos_dot_checkin_dot_v1_dot_ingest__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.78.2'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -25,7 +25,7 @@ if _version_not_supported:
     )
 
 
-class IngestServiceStub:
+class IngestServiceStub(object):
     """Scanner apps and venue gateways submit check-in scans.
     """
 
@@ -47,7 +47,7 @@ class IngestServiceStub:
                 _registered_method=True)
 
 
-class IngestServiceServicer:
+class IngestServiceServicer(object):
     """Scanner apps and venue gateways submit check-in scans.
     """
 
@@ -88,7 +88,7 @@ def add_IngestServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class IngestService:
+class IngestService(object):
     """Scanner apps and venue gateways submit check-in scans.
     """
 

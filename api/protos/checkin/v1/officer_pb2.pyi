@@ -41,7 +41,7 @@ class TraceCaseRequest(_message.Message):
     offset: int
     f2: bool
     purpose: str
-    def __init__(self, case_id: _Optional[str] = ..., person: _Optional[str] = ..., sample_date: _Optional[str] = ..., onset_date: _Optional[str] = ..., isolation_date: _Optional[str] = ..., start: _Optional[str] = ..., end: _Optional[str] = ..., rules: _Optional[str] = ..., params: _Optional[_Mapping[str, str]] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., f2: _Optional[bool] = ..., purpose: _Optional[str] = ...) -> None: ...
+    def __init__(self, case_id: _Optional[str] = ..., person: _Optional[str] = ..., sample_date: _Optional[str] = ..., onset_date: _Optional[str] = ..., isolation_date: _Optional[str] = ..., start: _Optional[str] = ..., end: _Optional[str] = ..., rules: _Optional[str] = ..., params: _Optional[_Mapping[str, str]] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., f2: bool = ..., purpose: _Optional[str] = ...) -> None: ...
 
 class TraceExposureRequest(_message.Message):
     __slots__ = ("venue", "start", "end", "rules", "params", "limit", "offset", "purpose")
@@ -122,7 +122,7 @@ class Contact(_message.Message):
     evidence: _containers.RepeatedCompositeFieldContainer[Evidence]
     follow_up: str
     already_handled: bool
-    def __init__(self, rank: _Optional[int] = ..., person: _Optional[str] = ..., home_ward: _Optional[int] = ..., tier: _Optional[str] = ..., score: _Optional[float] = ..., max_day_score: _Optional[float] = ..., minutes: _Optional[float] = ..., shared_visits: _Optional[int] = ..., first_exposure: _Optional[str] = ..., last_exposure: _Optional[str] = ..., evidence: _Optional[_Iterable[_Union[Evidence, _Mapping]]] = ..., follow_up: _Optional[str] = ..., already_handled: _Optional[bool] = ...) -> None: ...
+    def __init__(self, rank: _Optional[int] = ..., person: _Optional[str] = ..., home_ward: _Optional[int] = ..., tier: _Optional[str] = ..., score: _Optional[float] = ..., max_day_score: _Optional[float] = ..., minutes: _Optional[float] = ..., shared_visits: _Optional[int] = ..., first_exposure: _Optional[str] = ..., last_exposure: _Optional[str] = ..., evidence: _Optional[_Iterable[_Union[Evidence, _Mapping]]] = ..., follow_up: _Optional[str] = ..., already_handled: bool = ...) -> None: ...
 
 class CaseVisit(_message.Message):
     __slots__ = ("venue", "ward", "t_in", "t_out", "checkout")
@@ -414,7 +414,7 @@ class WorklistRow(_message.Message):
     status: str
     reached_again: bool
     status_updated_at: str
-    def __init__(self, person: _Optional[str] = ..., name: _Optional[str] = ..., phone: _Optional[str] = ..., home_ward: _Optional[int] = ..., tier: _Optional[str] = ..., score: _Optional[float] = ..., reason: _Optional[str] = ..., case_ids: _Optional[_Iterable[str]] = ..., status: _Optional[str] = ..., reached_again: _Optional[bool] = ..., status_updated_at: _Optional[str] = ...) -> None: ...
+    def __init__(self, person: _Optional[str] = ..., name: _Optional[str] = ..., phone: _Optional[str] = ..., home_ward: _Optional[int] = ..., tier: _Optional[str] = ..., score: _Optional[float] = ..., reason: _Optional[str] = ..., case_ids: _Optional[_Iterable[str]] = ..., status: _Optional[str] = ..., reached_again: bool = ..., status_updated_at: _Optional[str] = ...) -> None: ...
 
 class ListContactsResponse(_message.Message):
     __slots__ = ("request_id", "rows", "total")
@@ -606,4 +606,4 @@ class VenueInfo(_message.Message):
     category: str
     active: bool
     qr_payload: str
-    def __init__(self, venue_id: _Optional[int] = ..., name: _Optional[str] = ..., ward: _Optional[int] = ..., category: _Optional[str] = ..., active: _Optional[bool] = ..., qr_payload: _Optional[str] = ...) -> None: ...
+    def __init__(self, venue_id: _Optional[int] = ..., name: _Optional[str] = ..., ward: _Optional[int] = ..., category: _Optional[str] = ..., active: bool = ..., qr_payload: _Optional[str] = ...) -> None: ...

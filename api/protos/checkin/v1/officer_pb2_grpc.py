@@ -5,7 +5,7 @@ import warnings
 
 from api.protos.checkin.v1 import officer_pb2 as api_dot_protos_dot_checkin_dot_v1_dot_officer__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.78.2'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -25,7 +25,7 @@ if _version_not_supported:
     )
 
 
-class TraceServiceStub:
+class TraceServiceStub(object):
     """------------------------------------------------------------------ tracing
 
     """
@@ -68,7 +68,7 @@ class TraceServiceStub:
                 _registered_method=True)
 
 
-class TraceServiceServicer:
+class TraceServiceServicer(object):
     """------------------------------------------------------------------ tracing
 
     """
@@ -156,7 +156,7 @@ def add_TraceServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class TraceService:
+class TraceService(object):
     """------------------------------------------------------------------ tracing
 
     """
@@ -324,7 +324,7 @@ class TraceService:
             _registered_method=True)
 
 
-class CaseServiceStub:
+class CaseServiceStub(object):
     """------------------------------------------------------------------ cases and follow-up
 
     """
@@ -362,7 +362,7 @@ class CaseServiceStub:
                 _registered_method=True)
 
 
-class CaseServiceServicer:
+class CaseServiceServicer(object):
     """------------------------------------------------------------------ cases and follow-up
 
     """
@@ -437,7 +437,7 @@ def add_CaseServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class CaseService:
+class CaseService(object):
     """------------------------------------------------------------------ cases and follow-up
 
     """
@@ -578,7 +578,7 @@ class CaseService:
             _registered_method=True)
 
 
-class ReportServiceStub:
+class ReportServiceStub(object):
     """------------------------------------------------------------------ reports (counts only)
 
     """
@@ -611,7 +611,7 @@ class ReportServiceStub:
                 _registered_method=True)
 
 
-class ReportServiceServicer:
+class ReportServiceServicer(object):
     """------------------------------------------------------------------ reports (counts only)
 
     """
@@ -673,7 +673,7 @@ def add_ReportServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class ReportService:
+class ReportService(object):
     """------------------------------------------------------------------ reports (counts only)
 
     """
@@ -787,7 +787,7 @@ class ReportService:
             _registered_method=True)
 
 
-class VenueServiceStub:
+class VenueServiceStub(object):
     """------------------------------------------------------------------ venues (city admin)
 
     """
@@ -815,7 +815,7 @@ class VenueServiceStub:
                 _registered_method=True)
 
 
-class VenueServiceServicer:
+class VenueServiceServicer(object):
     """------------------------------------------------------------------ venues (city admin)
 
     """
@@ -864,7 +864,7 @@ def add_VenueServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class VenueService:
+class VenueService(object):
     """------------------------------------------------------------------ venues (city admin)
 
     """
