@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 
 from bench.results import Report, Row, Target, fmt
 from bench.sizes import LARGE_SCANS, TARGET_SCANS
@@ -59,6 +60,16 @@ def _ratio(r: Row) -> str:
     )
 
 
+def _with_half_capacity(report: Report, target: Target) -> Target:
+    """The unary p99 at half the measured capacity beside the one at half the target's load:
+    "half that load" read the other way (a stricter load whenever capacity beats 5,000/s)."""
+    rows = _find(report, "ingest", "unary p99 ack at half capacity")
+    if not rows or math.isnan(rows[-1].value.median):
+        return target
+    seen = f"at half the measured capacity: {fmt(rows[-1].value.median, rows[-1].unit)}"
+    return replace(target, note=f"{target.note}; {seen}" if target.note else seen)
+
+
 def evaluate(report: Report) -> list[Target]:
     """Every DESIGN §9 row, in the order of the design's table."""
     ten, fifty = TARGET_SCANS, LARGE_SCANS
@@ -68,8 +79,8 @@ def evaluate(report: Report) -> list[Target]:
             "stream ingest", None, lambda r: r.value.median >= 1e6, value),
         _at(report, "unary ingest, one scan per RPC", "≥ 5,000 scans/s", "ingest",
             "unary ingest capacity", None, lambda r: r.value.median >= 5000, value),
-        _at(report, "unary p99 ack at half that load", "≤ 25 ms", "ingest", "unary p99", None,
-            lambda r: r.value.median <= 25, value),
+        _at(report, "unary p99 ack at half that load (2,500/s)", "≤ 25 ms", "ingest",
+            "unary p99 ack at 2,500", None, lambda r: r.value.median <= 25, value),
         _at(report, "single F0 trace, engine, 10 M scans", "p50 ≤ 0.2 ms", "tracing",
             "single F0 trace,", ten, lambda r: r.value.median <= 0.2, _p50),
         _at(report, "… vs DuckDB as loaded, same data, same run", "≥ 100×", "tracing",
@@ -87,6 +98,7 @@ def evaluate(report: Report) -> list[Target]:
         _at(report, "resident for tracing", "≤ 24 bytes/scan", "storage", "resident bytes",
             None, lambda r: r.value.median <= 24, value),
     ]  # fmt: skip
+    out[2] = _with_half_capacity(report, out[2])
     if report.checks:
         bad = [c for c in report.checks if not c.ok]
         out.append(

@@ -47,6 +47,24 @@ def test_targets_are_judged_only_at_their_size() -> None:
     assert "measured at 1 M only" in small["single F0 trace, engine, 10 M scans"].note
 
 
+def test_unary_latency_is_judged_at_half_the_target_load_beside_half_capacity() -> None:
+    r = _report(0.1, 20.0)
+    r.rows += [
+        Row("ingest", "unary p99 ack at half capacity", "ms", Stat.one(31.0),
+            "gRPC transport only at its half capacity", Stat.one(9.0)),
+        Row("ingest", "unary p99 ack at 2,500 calls/s (half the 5,000 target)", "ms",
+            Stat.one(18.0), "gRPC transport only, same rate", Stat.one(4.0)),
+    ]  # fmt: skip
+    what = "unary p99 ack at half that load (2,500/s)"
+    target = {t.what: t for t in evaluate(r)}[what]
+    assert target.met is True
+    assert target.measured.startswith("18")
+    assert "at half the measured capacity: 31" in target.note
+    r.rows[-1] = Row("ingest", "unary p99 ack at 2,500 calls/s (half the 5,000 target)", "ms",
+                     Stat.one(26.0), "gRPC transport only, same rate", Stat.one(4.0))  # fmt: skip
+    assert {t.what: t for t in evaluate(r)}[what].met is False
+
+
 def test_gates_fail_on_a_mismatch_or_a_ratio_below_its_floor() -> None:
     assert all(g.ok for g in gates(_report(0.1, 20.0)))
     slow = gates(_report(5.0, 20.0))  # engine only 2.7x DuckDB: below the floor of 10
