@@ -60,6 +60,7 @@ from storage.errors import (
     StoreLayoutError,
     StoreOverloadedError,
 )
+from storage.hottail import SETTLED, Chunk, Tail
 from storage.lifecycle import Closing
 from storage.logchunks import log_chunks
 from storage.records import (
@@ -106,21 +107,7 @@ class _Written:
     group: list[_Request]
     results: list[Verdicts]
     scans: ScanArray
-    chunks: list[tuple[int, _Chunk]]
-
-
-@dataclass
-class _Chunk:
-    """One (day, shard) value of the tail: its key parts, size and, while resident, scans.
-
-    `scans` is None once the tail's memory budget pushed it out: the log has it.
-    """
-
-    day: int
-    shard: int
-    seq: int
-    n: int
-    scans: ScanArray | None
+    chunks: list[Chunk]
 
 
 @dataclass(frozen=True)
@@ -203,12 +190,9 @@ class HotStore(Closing):
         self._wal = WalSync(self.path) if sync else None
         self._lock = threading.Lock()
         self._sealed: dict[int, int] = dict(sealed or {})
-        self._tail: dict[int, list[_Chunk]] = {}
+        #: unsealed values per day, merged as they come, scans resident within the budget
+        self._tail = Tail(tail_memory_bytes)
         self._tail_version: dict[int, int] = {}
-        #: tail chunks holding their scans, oldest first, and their bytes (bounded)
-        self._resident: deque[_Chunk] = deque()
-        self._resident_bytes = 0
-        self._tail_budget = tail_memory_bytes
         self._spill_dir = spill_dir
         self._index_memory = index_memory_bytes
         if spill_dir is not None:
@@ -276,8 +260,9 @@ class HotStore(Closing):
             yield key, value
 
     def _rebuild(self) -> None:
+        unsealed: dict[int, list[int]] = {}  # day -> [lowest seq, highest seq, scans]
         for key, value in self._iter_batches():
-            day, shard, seq = parse_batch_key(key)
+            day, _shard, seq = parse_batch_key(key)
             scans = unpack(value, where=f"hot store {self.path} key {key.hex()}")
             verdicts = self._index.add(scans)
             if verdicts.any():
@@ -288,12 +273,18 @@ class HotStore(Closing):
             self.totals.add(scans)
             self._next_seq = max(self._next_seq, seq + 1)
             if seq > self._sealed.get(day, -1):
-                self._keep(_Chunk(day, shard, seq, len(scans), scans))
+                run = unsealed.setdefault(day, [seq, seq, 0])
+                run[0], run[1], run[2] = min(run[0], seq), max(run[1], seq), run[2] + len(scans)
+        # each day's unsealed values are every value of it above its sealed mark: one chunk
+        # read back by range when first asked for (the log is in day, shard order, not
+        # sequence order, so resident pieces could not be kept in log order here)
+        for day, (lo, hi, n) in sorted(unsealed.items()):
+            self._tail.keep(Chunk(day, -1, lo, hi, n, None, SETTLED))
         # never reuse a sequence the manifest marks sealed: a seal may have read a batch the
         # OS then lost before its fsync (power cut); a new batch under that number would
         # count as sealed and never be read (multi-process sealing reads the logs as written)
         self._next_seq = max(self._next_seq, 1 + max(self._sealed.values(), default=-1))
-        for day in self._tail:
+        for day in self._tail.days():
             self._tail_version[day] = 1
 
     # ---------------------------------------------------------------- writing
@@ -430,7 +421,7 @@ class HotStore(Closing):
         verdicts = self._index.add(every)
         results = np.split(verdicts, np.cumsum(sizes)[:-1])
         scans, parts = log_chunks(every, verdicts, self.n_shards)
-        chunks: list[tuple[int, _Chunk]] = []
+        chunks: list[Chunk] = []
         if parts:
             batch = WriteBatch(raw_mode=True)
             for day, shard, lo, hi in parts:
@@ -438,7 +429,7 @@ class HotStore(Closing):
                 self._next_seq += 1
                 part = scans[lo:hi]
                 batch.put(batch_key(day, shard, seq), pack(part))
-                chunks.append((day, _Chunk(day, shard, seq, hi - lo, part)))
+                chunks.append(Chunk.value(day, shard, seq, part))
             self._db.write(batch, self._write_opts)
             if self._catchup is not None:
                 self._catchup.append(scans)
@@ -448,53 +439,53 @@ class HotStore(Closing):
         """After the sync: count the group and show its scans to readers."""
         self.totals.add(written.scans)
         with self._lock:
-            for day, chunk in written.chunks:
-                if chunk.seq > self._sealed.get(day, -1):
-                    self._keep(chunk)
-                    self._tail_version[day] = self._tail_version.get(day, 0) + 1
+            for chunk in written.chunks:
+                if chunk.seq > self._sealed.get(chunk.day, -1):
+                    self._tail.keep(chunk)
+                    self._tail_version[chunk.day] = self._tail_version.get(chunk.day, 0) + 1
             self._commits += 1
             self._requests += len(written.group)
             self._scans_written += len(written.scans)
             self._group_scans.append(len(written.scans))
 
-    def _keep(self, chunk: _Chunk) -> None:
-        """Add a chunk to the tail (lock held), pushing the oldest out past the budget.
-
-        Why a budget: under a flood the tail grew by every accepted scan until the next seal
-        (36 B each, 1 GiB in 30 s at capacity); readers now find older values in the log.
-        """
-        self._tail.setdefault(chunk.day, []).append(chunk)
-        if chunk.scans is None:
-            return
-        self._resident.append(chunk)
-        self._resident_bytes += chunk.scans.nbytes
-        while self._resident and (
-            self._resident_bytes > self._tail_budget or self._resident[0].scans is None
-        ):  # (chunks sealed or dropped since are already out: just forget them)
-            self._evict(self._resident.popleft())
-
-    def _evict(self, chunk: _Chunk) -> None:
-        if chunk.scans is not None:
-            self._resident_bytes -= chunk.scans.nbytes
-            chunk.scans = None
-
-    def _load(self, chunk: _Chunk) -> ScanArray:
+    def _load(self, chunk: Chunk) -> ScanArray:
         """A chunk's scans: resident, or read back (and checked) from the log."""
-        scans = chunk.scans
+        scans = chunk.resident()
         if scans is not None:
             return scans
-        key = batch_key(chunk.day, chunk.shard, chunk.seq)
-        value = self._db.get(key)
-        if not isinstance(value, bytes):
-            raise CorruptBatchError(f"hot store {self.path}: tail value {key.hex()} is missing")
-        return unpack(value, where=f"hot store {self.path} key {key.hex()}")
+        if chunk.shard >= 0:
+            key = batch_key(chunk.day, chunk.shard, chunk.seq)
+            value = self._db.get(key)
+            if not isinstance(value, bytes):
+                raise CorruptBatchError(f"hot store {self.path}: tail value {key.hex()} is missing")
+            return unpack(value, where=f"hot store {self.path} key {key.hex()}")
+        scans = self._read_run(chunk)
+        if len(scans) != chunk.n:
+            raise CorruptBatchError(
+                f"hot store {self.path}: day {chunk.day} sequences {chunk.lo}..{chunk.seq} hold"
+                f" {len(scans)} scans in the log; expected {chunk.n}"
+            )
+        return scans
+
+    def _read_run(self, chunk: Chunk) -> ScanArray:
+        """Every value of `chunk.day` with a sequence in `chunk.lo..chunk.seq`, in log order:
+        one range per shard (keys are day, shard, sequence)."""
+        found: list[tuple[int, ScanArray]] = []
+        for shard in range(self.n_shards):
+            lo = batch_key(chunk.day, shard, chunk.lo)
+            hi = batch_key(chunk.day, shard, chunk.seq + 1)
+            for key, value in self._iter_batches(from_key=lo, hi_key=hi):
+                where = f"hot store {self.path} key {key.hex()}"
+                found.append((parse_batch_key(key)[2], unpack(value, where=where)))
+        found.sort(key=lambda item: item[0])
+        return np.concatenate([s for _, s in found]) if found else empty_scans()
 
     # ---------------------------------------------------------------- reading
 
     def tail_days(self) -> list[int]:
         """Local days with unsealed scans, ascending."""
         with self._lock:
-            return sorted(d for d, chunks in self._tail.items() if chunks)
+            return self._tail.days()
 
     def tail_version(self, day: int) -> int:
         """Changes whenever the day's tail changes (a cache key for derived visits)."""
@@ -504,7 +495,7 @@ class HotStore(Closing):
     def tail_scans(self, day: int) -> tuple[ScanArray, int, int]:
         """(unsealed scans of `day` in log order, their highest sequence or -1, version)."""
         with self._lock:
-            chunks = list(self._tail.get(day, ()))
+            chunks = self._tail.chunks(day)
             version = self._tail_version.get(day, 0)
         if not chunks:
             return empty_scans(), -1, version
@@ -523,11 +514,7 @@ class HotStore(Closing):
         """Drop `day`'s batches up to `seq_hi` from the tail; call after the manifest is durable."""
         with self._lock:
             self._sealed[day] = max(seq_hi, self._sealed.get(day, -1))
-            chunks = self._tail.get(day, [])
-            self._tail[day] = [c for c in chunks if c.seq > self._sealed[day]]
-            for chunk in chunks:
-                if chunk.seq <= self._sealed[day]:
-                    self._evict(chunk)
+            self._tail.seal(day, self._sealed[day], lambda rest: len(self._read_run(rest)))
             self._tail_version[day] = self._tail_version.get(day, 0) + 1
 
     def drop_days_before(self, day: int, *, include_unsealed: bool = False) -> DroppedDays:
@@ -545,7 +532,7 @@ class HotStore(Closing):
         missing from the new index (which would turn its retry into a second ACCEPTED).
         """
         with self._lock:
-            unsealed = [d for d, chunks in self._tail.items() if d < day and chunks]
+            unsealed = [d for d in self._tail.days() if d < day]
         if unsealed and not include_unsealed:
             raise ValueError(f"days {unsealed} still have unsealed scans; expected them sealed")
         lo, hi = batch_key(0, 0, 0), batch_key(day, 0, 0)
@@ -579,10 +566,10 @@ class HotStore(Closing):
                 self._catchup = None
         self.totals.drop_days_before(day)
         with self._lock:
-            for d in [d for d in self._tail if d < day]:
-                for chunk in self._tail.pop(d):
-                    self._evict(chunk)
-                self._tail_version[d] = self._tail_version.get(d, 0) + 1
+            for d, _chunks in self._tail.items():
+                if d < day:
+                    self._tail.drop(d)
+                    self._tail_version[d] = self._tail_version.get(d, 0) + 1
             for d in [d for d in self._sealed if d < day]:
                 del self._sealed[d]
         return DroppedDays(
@@ -602,7 +589,7 @@ class HotStore(Closing):
                 commits=self._commits,
                 requests=self._requests,
                 scans_written=self._scans_written,
-                tail_scans=sum(c.n for cs in self._tail.values() for c in cs),
+                tail_scans=self._tail.scans(),
                 index_entries=len(self._index),
                 group_scans=np.array(self._group_scans, dtype=np.int64),
             )

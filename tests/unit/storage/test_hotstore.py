@@ -204,7 +204,7 @@ def test_tail_past_its_memory_budget_is_read_back_from_the_log(tmp_path: Path) -
     with HotStore(tmp_path / "hot", n_shards=2, tail_memory_bytes=60_000) as hot:
         for b in batches:
             hot.submit(b).result()
-        assert hot._resident_bytes <= 60_000
+        assert hot._tail.resident_bytes <= 60_000
         tail, _, _ = hot.tail_scans(DAY)
         assert hot.stats().tail_scans == 6_000
         expected = np.sort(np.concatenate(batches)["scan_id"].view("S16"))
@@ -214,5 +214,5 @@ def test_tail_past_its_memory_budget_is_read_back_from_the_log(tmp_path: Path) -
         assert len(rest) == hot.stats().tail_scans < 6_000
     with HotStore(tmp_path / "hot", n_shards=2, tail_memory_bytes=0, sealed={DAY: 5}) as hot:
         again, _, _ = hot.tail_scans(DAY)  # rebuilt at open with nothing resident
-        assert hot._resident_bytes == 0
+        assert hot._tail.resident_bytes == 0
         assert np.array_equal(np.sort(again.view("S36")), np.sort(rest.view("S36")))
