@@ -53,7 +53,7 @@ from ingest.errors import (
     ShuttingDownError,
 )
 from ingest.flow import Budget, CompletionBridge
-from ingest.gcpolicy import calm_gc
+from ingest.gcpolicy import calm_gc, settle_gc
 from ingest.metrics import IngestMetrics
 from ingest.node import IngestNode
 from ingest.pipeline import Ingestor, Outcome, Prepared
@@ -303,11 +303,16 @@ class IngestServer:
         log.info("ingest server started", extra={"service": SERVICE})
 
     async def _watch_commits(self) -> None:
-        """Feed the fsync batch-size histogram from the hot store's commit counters."""
+        """Feed the fsync batch-size histogram from the hot store's commit counters; after
+        the first commit, settle the collector (`ingest.gcpolicy.settle_gc`)."""
         seen = self.node.data.hot.stats().commits
+        settled = False
         while True:
             await asyncio.sleep(1.0)
             stats = self.node.data.hot.stats()
+            if not settled and stats.commits > 0:
+                settle_gc()
+                settled = True
             new = min(stats.commits - seen, len(stats.group_scans))
             for size in stats.group_scans[len(stats.group_scans) - new :].tolist():
                 self.metrics.fsync_batch.observe(size)
