@@ -592,24 +592,19 @@ def main() -> None:
                         rate=None,
                     )
                     results[f"unary {mode} capacity"] = cap
-                    results[f"unary {mode} at half"] = run_measured(
-                        child,
-                        "unary",
-                        args.unary_clients,
-                        **common,
-                        client=client,
-                        seconds=args.unary_seconds,
-                        rate=cap["scans_per_s"] / 2,
-                    )
-                    results[f"unary {mode} at {UNARY_TARGET_HALF:,}/s"] = run_measured(
-                        child,
-                        "unary",
-                        args.unary_clients,
-                        **common,
-                        client=client,
-                        seconds=args.unary_seconds,
-                        rate=UNARY_TARGET_HALF,
-                    )
+                    for label, rate in (
+                        ("at half", cap["scans_per_s"] / 2),
+                        (f"at {UNARY_TARGET_HALF:,}/s", UNARY_TARGET_HALF),
+                    ):
+                        results[f"unary {mode} {label}"] = run_measured(
+                            child,
+                            "unary",
+                            args.unary_clients,
+                            **common,
+                            client=client,
+                            seconds=args.unary_seconds,
+                            rate=rate,
+                        )
             finally:
                 child.close()
         load = os.getloadavg()
