@@ -499,8 +499,14 @@ class HotStore(Closing):
             version = self._tail_version.get(day, 0)
         if not chunks:
             return empty_scans(), -1, version
+        read = [(c, c.pieces is None, self._load(c)) for c in chunks]
+        if any(from_log for _, from_log, _ in read):
+            with self._lock:  # within the budget, the next reader finds them in memory
+                for chunk, from_log, scans in read:
+                    if from_log:
+                        self._tail.readmit(chunk, scans)
         return (
-            np.concatenate([self._load(c) for c in chunks]),
+            np.concatenate([scans for _, _, scans in read]),
             max(c.seq for c in chunks),
             version,
         )

@@ -116,6 +116,19 @@ class Tail:
             del chunks[-FANOUT:]
             chunks.append(merged)
             self._replace_resident(run, merged)
+        self._shed()
+
+    def readmit(self, chunk: Chunk, scans: ScanArray) -> None:
+        """Keep scans read back from the log resident again (readers ask for a day again as
+        it grows), if the chunk is still part of its day; the budget sheds the oldest."""
+        if chunk.pieces is not None or not any(c is chunk for c in self._days.get(chunk.day, ())):
+            return
+        chunk.pieces, chunk.nbytes = [scans], scans.nbytes
+        self._resident.append(chunk)
+        self.resident_bytes += chunk.nbytes
+        self._shed()
+
+    def _shed(self) -> None:
         while self._resident and (
             self.resident_bytes > self._budget or self._resident[0].pieces is None
         ):  # (chunks sealed, dropped or merged since are already out: just forget them)

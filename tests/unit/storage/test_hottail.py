@@ -62,6 +62,23 @@ def test_a_seal_inside_a_merged_chunk_keeps_only_what_came_after(tmp_path: Path)
         assert hot.stats().tail_scans == len(tail)
 
 
+def test_a_day_read_back_from_the_log_stays_resident_within_the_budget(tmp_path: Path) -> None:
+    with HotStore(tmp_path / "hot", n_shards=2) as hot:
+        for seed in range(20):
+            hot.submit(random_scans(3, seed=seed)).result()
+        before, _, _ = hot.tail_scans(DAY)
+    with HotStore(tmp_path / "hot", n_shards=2) as hot:
+        assert hot._tail.resident_bytes == 0  # rebuilt at open: one chunk, in the log
+        first, _, _ = hot.tail_scans(DAY)
+        assert hot._tail.resident_bytes == first.nbytes  # read once, then kept
+        again, _, _ = hot.tail_scans(DAY)
+        assert _rows(first) == _rows(again) == _rows(before)
+    with HotStore(tmp_path / "hot", n_shards=2, tail_memory_bytes=100) as hot:
+        small, _, _ = hot.tail_scans(DAY)
+        assert hot._tail.resident_bytes == 0  # over the budget: shed again at once
+        assert _rows(small) == _rows(before)
+
+
 def test_merge_keeps_resident_scans_only_when_every_part_has_them() -> None:
     a, b = random_scans(3, seed=1), random_scans(2, seed=2)
     both = merge([Chunk.value(DAY, 0, 4, a), Chunk.value(DAY, 1, 5, b)])
