@@ -79,8 +79,9 @@ def evaluate(report: Report) -> list[Target]:
             "stream ingest", None, lambda r: r.value.median >= 1e6, value),
         _at(report, "unary ingest, one scan per RPC", "≥ 5,000 scans/s", "ingest",
             "unary ingest capacity", None, lambda r: r.value.median >= 5000, value),
-        _at(report, "unary p99 ack at half that load (2,500/s)", "≤ 25 ms", "ingest",
-            "unary p99 ack at 2,500", None, lambda r: r.value.median <= 25, value),
+        _with_half_capacity(report, _at(
+            report, "unary p99 ack at half that load (2,500/s)", "≤ 25 ms", "ingest",
+            "unary p99 ack at 2,500", None, lambda r: r.value.median <= 25, value)),
         _at(report, "single F0 trace, engine, 10 M scans", "p50 ≤ 0.2 ms", "tracing",
             "single F0 trace,", ten, lambda r: r.value.median <= 0.2, _p50),
         _at(report, "… vs DuckDB as loaded, same data, same run", "≥ 100×", "tracing",
@@ -98,7 +99,6 @@ def evaluate(report: Report) -> list[Target]:
         _at(report, "resident for tracing", "≤ 24 bytes/scan", "storage", "resident bytes",
             None, lambda r: r.value.median <= 24, value),
     ]  # fmt: skip
-    out[2] = _with_half_capacity(report, out[2])
     if report.checks:
         bad = [c for c in report.checks if not c.ok]
         out.append(

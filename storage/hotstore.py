@@ -572,10 +572,8 @@ class HotStore(Closing):
                 self._catchup = None
         self.totals.drop_days_before(day)
         with self._lock:
-            for d, _chunks in self._tail.items():
-                if d < day:
-                    self._tail.drop(d)
-                    self._tail_version[d] = self._tail_version.get(d, 0) + 1
+            for d in self._tail.drop_before(day):
+                self._tail_version[d] = self._tail_version.get(d, 0) + 1
             for d in [d for d in self._sealed if d < day]:
                 del self._sealed[d]
         return DroppedDays(

@@ -24,6 +24,7 @@ after the snapshot is read. Not thread-safe: the hot store calls it under its lo
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,12 +61,9 @@ class Chunk:
     nbytes: int = 0
 
     @classmethod
-    def value(cls, day: int, shard: int, seq: int, scans: ScanArray | None) -> Chunk:
-        """One log value (resident when `scans` is given)."""
-        pieces = None if scans is None else [scans]
-        nbytes = 0 if scans is None else scans.nbytes
-        n = 0 if scans is None else len(scans)
-        return cls(day, shard, seq, seq, n, pieces, 0, nbytes)
+    def value(cls, day: int, shard: int, seq: int, scans: ScanArray) -> Chunk:
+        """One log value just written, resident."""
+        return cls(day, shard, seq, seq, len(scans), [scans], 0, scans.nbytes)
 
     def resident(self) -> ScanArray | None:
         """The scans, when in memory."""
@@ -140,8 +138,9 @@ class Tail:
         parts = [c for c in run if c.pieces is not None]
         if parts:
             n = len(parts)
-            if len(self._resident) >= n and all(
-                a is b for a, b in zip(list(self._resident)[-n:], parts, strict=True)
+            newest = list(itertools.islice(reversed(self._resident), n))
+            if len(newest) == n and all(
+                a is b for a, b in zip(newest, reversed(parts), strict=True)
             ):
                 for _ in range(n):
                     self._resident.pop()  # the usual case: the newest entries
@@ -167,10 +166,6 @@ class Tail:
         """Days with unsealed chunks, ascending."""
         return sorted(d for d, chunks in self._days.items() if chunks)
 
-    def items(self) -> list[tuple[int, list[Chunk]]]:
-        """(day, chunks) for every day present (copies of the lists)."""
-        return [(d, list(c)) for d, c in self._days.items()]
-
     def seal(self, day: int, seq_hi: int, count: Callable[[Chunk], int]) -> None:
         """Drop `day`'s sequences up to `seq_hi`; `count` reads a straddling rest's scans."""
         kept: list[Chunk] = []
@@ -186,10 +181,13 @@ class Tail:
                 kept.append(rest)
         self._days[day] = kept
 
-    def drop(self, day: int) -> None:
-        """Forget `day` entirely."""
-        for chunk in self._days.pop(day, []):
-            self.evict(chunk)
+    def drop_before(self, day: int) -> list[int]:
+        """Forget every day < `day`; returns those days."""
+        gone = [d for d in self._days if d < day]
+        for d in gone:
+            for chunk in self._days.pop(d):
+                self.evict(chunk)
+        return gone
 
     def scans(self) -> int:
         """Unsealed scans across days."""
